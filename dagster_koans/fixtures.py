@@ -1,0 +1,36 @@
+"""Fixtures the koans may ask for by name, registered for every run (plugin on or off)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+QUIET = {"python_logs": {"python_log_level": "WARNING"}}
+
+
+@pytest.fixture(scope="session")
+def _shared_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+    import dagster as dg
+
+    # Creating an ephemeral instance costs about 45 ms (Dagster stamps its schema each time),
+    # so the koans share one and wipe it between uses.
+    folder = tmp_path_factory.mktemp("dagster_instance")
+    with dg.DagsterInstance.ephemeral(tempdir=str(folder), settings=QUIET) as instance:
+        yield instance
+
+
+@pytest.fixture
+def instance(_shared_instance: dg.DagsterInstance) -> dg.DagsterInstance:
+    """A quiet, temporary Dagster instance with no runs and no stored outputs."""
+    _shared_instance.wipe()
+    storage = Path(_shared_instance.storage_directory())
+    if storage.exists():
+        shutil.rmtree(storage)
+    return _shared_instance

@@ -1,0 +1,1 @@
+"""Placeholder: the learner's screen is being written."""
