@@ -4,6 +4,6 @@ Lesson files import their blanks from here; keep this module free of heavy impor
 since every koan file loads it.
 """
 
-from dagster_koans.blanks import ___, Blank, BlankError, __
+from dagster_koans.blanks import Blank, BlankError, __, ___
 
 __all__ = ["Blank", "BlankError", "__", "___"]

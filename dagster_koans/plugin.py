@@ -1,1 +1,259 @@
-"""Placeholder: the learner's screen is being written."""
+"""The pytest plugin that turns a run of `koans/` (or `solutions/`) into the learner's screen.
+
+Hooks are module functions in the order pytest calls them. The plugin composes pytest's own
+terminal reporter rather than replacing it: the reporter still runs (so `-x`, `--lf`, `-k`,
+`--junitxml` behave as ever) but writes into a buffer, and the plugin draws the screen.
+The project's own tests, and any run with `--koans-off`, get plain pytest.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from _pytest.terminal import TerminalReporter
+
+from dagster_koans.ledger import Ledger
+from dagster_koans.path import Koan, LearningPath, load_path, scan_file
+from dagster_koans.progress import FileProblem, Standing
+from dagster_koans.verdict import Outcome, Verdict, judge_failure, last_line_in, plain_message
+
+TRACKS = ("koans", "solutions")
+DEFAULT_TIMEOUT = 5.0
+
+
+@dataclass
+class KoansRun:
+    """Everything one koans run knows, kept in `config.stash`."""
+
+    root: Path
+    standing: Standing
+    ledger: Ledger
+    trust_history: bool  # may a koan that passed with unchanged code be counted without running?
+    salt: str  # changes the fingerprints when Dagster, Python or the project change
+    skipped_items: list[pytest.Item] = field(default_factory=list)  # judged without running
+
+    def koan_for(self, item: pytest.Item) -> Koan | None:
+        if item.path.parent != self.root / self.standing.track:
+            return None
+        name = getattr(item, "originalname", item.name)
+        for koan in self.standing.path.koans:
+            if koan.lesson == item.path.stem and koan.name == name:
+                return koan
+        return None
+
+    def fingerprint(self, koan: Koan) -> str | None:
+        return self.standing.files[koan.lesson].fingerprint(koan.name, self.salt)
+
+
+run_key = pytest.StashKey[KoansRun]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("koans", "Dagster Koans")
+    group.addoption("--hint", action="store_true", help="show a hint for the current koan")
+    group.addoption(
+        "--compare",
+        metavar="NN",
+        help="show a completed lesson's file beside the master's answers (e.g. --compare 03)",
+    )
+    group.addoption(
+        "--spoilers",
+        action="store_true",
+        help="with --compare: show the answers of a lesson you have not finished yet",
+    )
+    group.addoption(
+        "--koans-fresh",
+        action="store_true",
+        help="run every koan, even those known from their source or from earlier runs",
+    )
+    group.addoption(
+        "--koans-off", action="store_true", help="plain pytest output, no learner's screen"
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    track = chosen_track(config)
+    if track is None or config.getoption("koans_off"):
+        return
+    root = config.rootpath
+    path = load_path(root)
+    check_options(config, path)
+    standing = Standing(path=path, track=track)
+    for lesson in path.lessons:
+        file = root / track / lesson.filename
+        if not file.exists():
+            standing.problems[lesson.stem] = FileProblem(
+                None, (f"{track}/{lesson.filename} is missing (deleted or renamed?).",)
+            )
+            continue
+        scanned = scan_file(file)
+        standing.files[lesson.stem] = scanned
+        if scanned.error is not None:
+            standing.problems[lesson.stem] = describe_unreadable(scanned.error)
+    ledger = Ledger(config.cache)
+    standing.passed_before = ledger.ever_passed
+    trust = track == "koans" and not config.getoption("koans_fresh") and not os.environ.get("CI")
+    config.stash[run_key] = KoansRun(root, standing, ledger, trust, version_salt())
+    config.option.continue_on_collection_errors = True
+    silence_terminal_reporter(config)
+
+
+def chosen_track(config: pytest.Config) -> str | None:
+    """The folder of the run ("koans" or "solutions"), when every argument lies in one of them."""
+    tracks = set()
+    for arg in config.args:
+        target = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        for track in TRACKS:
+            folder = config.rootpath / track
+            if target == folder or folder in target.parents:
+                tracks.add(track)
+                break
+        else:
+            return None
+    return tracks.pop() if len(tracks) == 1 else None
+
+
+def check_options(config: pytest.Config, path: LearningPath) -> None:
+    wanted = config.getoption("compare")
+    if wanted is not None and path.lesson(wanted) is None:
+        numbers = ", ".join(lesson.number for lesson in path.lessons)
+        raise pytest.UsageError(f"--compare takes a lesson number ({numbers}), not {wanted!r}")
+
+
+def describe_unreadable(error: SyntaxError | UnicodeDecodeError) -> FileProblem:
+    if isinstance(error, UnicodeDecodeError):
+        line = error.object[: error.start].count(b"\n") + 1
+        return FileProblem(
+            line, ("The file is not saved as UTF-8: save it as UTF-8 and run again.",)
+        )
+    kind = "Indentation error" if isinstance(error, IndentationError) else "Syntax error"
+    return FileProblem(error.lineno, (f"{kind}: {error.msg}.",))
+
+
+def version_salt() -> str:
+    from importlib.metadata import version
+
+    import dagster_koans
+
+    return f"{sys.version_info[:2]}/{version('dagster')}/{dagster_koans.__file__}"
+
+
+def silence_terminal_reporter(config: pytest.Config) -> None:
+    standard = config.pluginmanager.getplugin("terminalreporter")
+    if standard is None:
+        return
+    config.pluginmanager.unregister(standard)
+    config.pluginmanager.register(TerminalReporter(config, io.StringIO()), "terminalreporter")
+
+
+def pytest_exception_interact(
+    node: pytest.Item | pytest.Collector, call: pytest.CallInfo[object], report: object
+) -> None:
+    """A lesson file that raised while being imported: remember where and why."""
+    run = node.config.stash.get(run_key, None)
+    if run is None or not isinstance(node, pytest.Module) or call.excinfo is None:
+        return
+    stem = node.path.stem
+    if node.path.parent != run.root / run.standing.track or stem in run.standing.problems:
+        return
+    error = call.excinfo.value
+    cause = error.__cause__ or error
+    if isinstance(cause, SyntaxError):
+        run.standing.problems[stem] = describe_unreadable(cause)
+    else:
+        line = last_line_in(node.path, cause.__traceback__)
+        run.standing.problems[stem] = FileProblem(line, plain_message(cause))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Judge without running what needs no run; give the rest a time limit."""
+    run = config.stash.get(run_key, None)
+    if run is None:
+        return
+    fresh = config.getoption("koans_fresh")
+    timeout = None if config.getoption("timeout", None) else DEFAULT_TIMEOUT
+    method = "signal" if hasattr(signal, "SIGALRM") else "thread"
+    keep = []
+    for item in items:
+        koan = run.koan_for(item)
+        if koan is None:
+            keep.append(item)
+            continue
+        source = run.standing.files[koan.lesson].function(koan.name)
+        if source is not None and source.blanks and not fresh:
+            run.standing.verdicts[koan.key] = Verdict(Outcome.BLANK, source.blanks[0])
+        elif run.trust_history and run.ledger.passed_with(koan.key, run.fingerprint(koan)):
+            run.standing.verdicts[koan.key] = Verdict(Outcome.PASSED, cached=True)
+        else:
+            if timeout:
+                item.add_marker(pytest.mark.timeout(timeout, method=method))
+            keep.append(item)
+            continue
+        run.skipped_items.append(item)
+    items[:] = keep
+
+
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Report the koans judged without running, so --junitxml, --lf and -x still see them."""
+    run = session.config.stash.get(run_key, None)
+    if run is None:
+        return
+    for item in run.skipped_items:
+        koan = run.koan_for(item)
+        assert koan is not None
+        verdict = run.standing.verdicts[koan.key]
+        longrepr = None if verdict.resolved else f"the blank on line {verdict.line} is still empty"
+        report = pytest.TestReport(
+            nodeid=item.nodeid,
+            location=item.location,
+            keywords={},
+            outcome="passed" if verdict.resolved else "failed",
+            longrepr=longrepr,
+            when="call",
+        )
+        session.config.hook.pytest_runtest_logreport(report=report)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    report = yield
+    run = item.config.stash.get(run_key, None)
+    koan = run.koan_for(item) if run else None
+    if run is None or koan is None:
+        return report
+    earlier = run.standing.verdicts.get(koan.key)
+    if earlier is not None and not earlier.resolved:
+        return report  # a teardown never hides what the call showed
+    source = run.standing.files[koan.lesson].function(koan.name)
+    if report.failed and call.excinfo is not None:
+        blanks = source.blanks if source else ()
+        verdict = judge_failure(item.path, blanks, call.excinfo.value)
+    elif report.skipped:
+        verdict = Verdict(Outcome.SKIPPED)
+    elif report.when == "call":
+        verdict = Verdict(Outcome.PASSED)
+    else:
+        return report
+    run.standing.verdicts[koan.key] = verdict
+    if run.standing.track == "koans":
+        run.ledger.record(koan.key, run.fingerprint(koan), verdict.resolved)
+    return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = session.config.stash.get(run_key, None)
+    if run is None:
+        return
+    run.ledger.save()
+    from dagster_koans.screen import draw
+
+    session.exitstatus = draw(session.config, run.standing, exitstatus)

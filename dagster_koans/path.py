@@ -1,0 +1,164 @@
+"""The path: which lessons and koans exist, in which order, read from `solutions/` without importing it.
+
+The learner's files are read the same way, so a koan they deleted, renamed or broke is still
+known to the path and shown as unresolved.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from dagster_koans.blanks import blank_lines
+
+LESSON_FILE = re.compile(r"^(\d\d)_(\w+)\.py$")
+HINT_HEADING = re.compile(r"^## (\w+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Koan:
+    """One koan of the path, as its solution defines it."""
+
+    lesson: str  # the lesson's file stem, e.g. "03_op_config"
+    name: str  # the test function's name
+    docstring: str
+    hint: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.lesson}::{self.name}"
+
+
+@dataclass(frozen=True)
+class Lesson:
+    stem: str  # "03_op_config"
+    koans: tuple[Koan, ...]
+
+    @property
+    def number(self) -> str:
+        return self.stem[:2]
+
+    @property
+    def title(self) -> str:
+        return self.stem[3:].replace("_", " ")
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.py"
+
+
+@dataclass(frozen=True)
+class LearningPath:
+    lessons: tuple[Lesson, ...]
+
+    @property
+    def koans(self) -> list[Koan]:
+        return [koan for lesson in self.lessons for koan in lesson.koans]
+
+    def lesson(self, number_or_stem: str) -> Lesson | None:
+        for lesson in self.lessons:
+            if number_or_stem in (lesson.stem, lesson.number, lesson.number.lstrip("0")):
+                return lesson
+        return None
+
+
+def load_path(root: Path) -> LearningPath:
+    """Read the path from `root/solutions` and the hints from `root/hints`."""
+    lessons = []
+    for file in sorted((root / "solutions").glob("[0-9][0-9]_*.py")):
+        if not LESSON_FILE.match(file.name):
+            continue
+        hints = read_hints(root / "hints" / f"{file.stem}.md")
+        scanned = scan_source(file.read_text(encoding="utf-8"))
+        koans = tuple(
+            Koan(file.stem, fn.name, fn.docstring, hints.get(fn.name)) for fn in scanned.functions
+        )
+        lessons.append(Lesson(file.stem, koans))
+    return LearningPath(tuple(lessons))
+
+
+def read_hints(file: Path) -> dict[str, str]:
+    """`## test_name` sections of a hints file, each to its text."""
+    if not file.exists():
+        return {}
+    parts = HINT_HEADING.split(file.read_text(encoding="utf-8"))
+    return {name: text.strip() for name, text in zip(parts[1::2], parts[2::2])}
+
+
+@dataclass(frozen=True)
+class KoanSource:
+    """Where a test function sits in a lesson file, and what it holds."""
+
+    name: str
+    first_line: int  # its first decorator, or the `def`
+    last_line: int
+    docstring: str
+    blanks: tuple[int, ...]  # lines naming a blank, counted in the file
+
+
+@dataclass(frozen=True)
+class ScannedFile:
+    """A lesson file read as text: its koans, or why it can't be read."""
+
+    lines: tuple[str, ...] = ()
+    functions: tuple[KoanSource, ...] = ()
+    error: SyntaxError | UnicodeDecodeError | None = None
+    duplicates: tuple[str, ...] = field(default=())
+
+    def function(self, name: str) -> KoanSource | None:
+        # Python keeps the last of two functions with one name, and so does pytest.
+        found = [fn for fn in self.functions if fn.name == name]
+        return found[-1] if found else None
+
+    @cached_property
+    def _outside_tests(self) -> str:
+        inside = {n for fn in self.functions for n in range(fn.first_line, fn.last_line + 1)}
+        return "\n".join(line for n, line in enumerate(self.lines, 1) if n not in inside)
+
+    def fingerprint(self, name: str, salt: str) -> str | None:
+        """A digest of the koan's code and of everything in its file that is not another koan."""
+        fn = self.function(name)
+        if fn is None:
+            return None
+        own = "\n".join(self.lines[fn.first_line - 1 : fn.last_line])
+        return hashlib.sha256(f"{salt}\0{self._outside_tests}\0{own}".encode()).hexdigest()[:20]
+
+
+def scan_file(file: Path) -> ScannedFile:
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        return ScannedFile(error=error)
+    return scan_source(text)
+
+
+def scan_source(text: str) -> ScannedFile:
+    lines = tuple(text.splitlines())
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        return ScannedFile(lines=lines, error=error)
+    functions = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+            "test"
+        ):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            last = node.end_lineno or node.lineno
+            source = "\n".join(lines[first - 1 : last])
+            functions.append(
+                KoanSource(
+                    name=node.name,
+                    first_line=first,
+                    last_line=last,
+                    docstring=ast.get_docstring(node) or "",
+                    blanks=tuple(blank_lines(source, first_line=first)),
+                )
+            )
+    names = [fn.name for fn in functions]
+    duplicates = tuple(sorted({n for n in names if names.count(n) > 1}))
+    return ScannedFile(lines=lines, functions=tuple(functions), duplicates=duplicates)

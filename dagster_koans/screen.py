@@ -1,0 +1,97 @@
+"""Putting the screen on the learner's terminal at the end of a run, and the exit status."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from rich.console import Console
+
+from dagster_koans.compare import render_compare
+from dagster_koans.progress import Standing
+from dagster_koans.render import render_progress, render_screen
+from dagster_koans.verdict import Outcome
+
+INTERRUPTED, USAGE_ERROR, NO_TESTS = 2, 4, 5
+
+
+def make_console(config: pytest.Config) -> Console:
+    color = config.getoption("color", "auto")
+    terminal = {"yes": True, "no": False}.get(color)
+    if os.environ.get("CI") and color != "yes":
+        terminal = False
+    return Console(file=sys.stdout, force_terminal=terminal, highlight=False, soft_wrap=False)
+
+
+def draw(config: pytest.Config, standing: Standing, exitstatus: int) -> int:
+    console = make_console(config)
+    if exitstatus == INTERRUPTED:
+        console.print("\n Interrupted: the run stopped before the end. Run it again when ready.")
+        return exitstatus
+    wanted = config.getoption("compare")
+    if wanted is not None:
+        console.print(compare_view(console, config, standing, wanted))
+    else:
+        console.print(render_screen(console, standing, hint=config.getoption("hint")))
+    return final_status(config, standing, exitstatus)
+
+
+def compare_view(console: Console, config: pytest.Config, standing: Standing, wanted: str):
+    lesson = standing.path.lesson(wanted)
+    assert lesson is not None  # checked when the run was configured
+    progress = render_progress(console, standing.solved(), standing.total)
+    if not standing.complete(lesson) and not config.getoption("spoilers"):
+        from rich.console import Group
+        from rich.text import Text
+
+        message = Text(
+            f"  Lesson {lesson.number} {lesson.title} is not complete yet "
+            f"({standing.solved(lesson)}/{len(lesson.koans)}): finish it first, or add "
+            "--spoilers to see the master's answers anyway.\n"
+        )
+        return Group(progress, message)
+    root = config.rootpath
+    yours = read_lines(root / standing.track / lesson.filename)
+    masters = read_lines(root / "solutions" / lesson.filename)
+    title = f"{standing.track}/{lesson.filename}  beside  solutions/{lesson.filename}"
+    from rich.console import Group
+
+    return Group(progress, render_compare(console, title, yours, masters))
+
+
+def read_lines(file) -> list[str]:
+    try:
+        return file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def final_status(config: pytest.Config, standing: Standing, exitstatus: int) -> int:
+    """Follow pytest, but a koan judged without running counts as run, and nothing is missed."""
+    if exitstatus not in (0, 1, NO_TESTS):
+        return exitstatus
+    judged = list(standing.verdicts.values())
+    unresolved = any(not v.resolved for v in judged) or bool(standing.problems)
+    if (
+        not unresolved
+        and not config.getoption("keyword")
+        and not any("::" in a for a in config.args)
+    ):
+        unresolved = any(
+            standing.verdict(k).outcome is Outcome.MISSING
+            for k in standing.path.koans
+            if covered(config, standing, k.lesson)
+        )
+    if unresolved:
+        return 1
+    return 0 if judged else exitstatus
+
+
+def covered(config: pytest.Config, standing: Standing, stem: str) -> bool:
+    file = config.rootpath / standing.track / f"{stem}.py"
+    for arg in config.args:
+        target = (config.invocation_params.dir / arg).resolve()
+        if target == file or target in file.parents:
+            return True
+    return False
