@@ -1,4 +1,4 @@
-"""The path: which lessons and koans exist, in which order, read from `solutions/` without importing it.
+"""The path: its lessons and koans, in order, read from `solutions/` without importing it.
 
 The learner's files are read the same way, so a koan they deleted, renamed or broke is still
 known to the path and shown as unresolved.
@@ -86,7 +86,7 @@ def read_hints(file: Path) -> dict[str, str]:
     if not file.exists():
         return {}
     parts = HINT_HEADING.split(file.read_text(encoding="utf-8"))
-    return {name: text.strip() for name, text in zip(parts[1::2], parts[2::2])}
+    return {name: text.strip() for name, text in zip(parts[1::2], parts[2::2], strict=False)}
 
 
 @dataclass(frozen=True)

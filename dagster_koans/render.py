@@ -68,9 +68,8 @@ def render_progress(console: Console, solved: int, total: int) -> RenderableType
     bar = Text()
     bar.append(g.bar_done * filled, style="green")
     if filled < BAR_WIDTH:
-        bar.append(
-            g.bar_tip if g is FANCY and filled else g.bar_todo, style="green" if filled else "dim"
-        )
+        tip = g.bar_tip if filled else g.bar_todo
+        bar.append(tip, style="green" if filled else "dim")
         bar.append(g.bar_todo * (BAR_WIDTH - filled - 1), style="dim")
     percent = 100 * solved // total if total else 100
     title = Text(f" Dagster Koans {g.rule} the path to enlightenment", style="bold")
@@ -152,23 +151,23 @@ def render_source(
     end = min(last, focus + CONTEXT_AFTER, len(lines))
     excerpt = lines[start - 1 : end]
     if g is FANCY:
-        code = Syntax("\n".join(excerpt), "python", theme="ansi_dark").highlight("\n".join(excerpt))
-        code_lines = code.split("\n", allow_blank=True)
+        joined = "\n".join(excerpt)
+        code_lines = list(
+            Syntax(joined, "python", theme="ansi_dark")
+            .highlight(joined)
+            .split("\n", allow_blank=True)
+        )
     else:
         code_lines = [Text(line) for line in excerpt]
     width = len(str(end))
     table = Table.grid()
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True, overflow="ellipsis")
-    for number, code_line in zip(range(start, end + 1), code_lines):
+    bar = "│" if g is FANCY else "|"
+    for number, code_line in zip(range(start, end + 1), code_lines, strict=False):
         marked = number == focus
-        gutter = Text(
-            f"{g.here if marked else ' '} {number:>{width}} │ " if g is FANCY else "",
-            style="bold yellow" if marked else "dim",
-        )
-        if g is PLAIN:
-            gutter = Text(f"{'>' if marked else ' '} {number:>{width}} | ")
-        table.add_row(gutter, code_line)
+        gutter = f"{g.here if marked else ' '} {number:>{width}} {bar} "
+        table.add_row(Text(gutter, style="bold yellow" if marked else "dim"), code_line)
     return table
 
 
