@@ -97,7 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
         standing.files[lesson.stem] = scanned
         if scanned.error is not None:
             standing.problems[lesson.stem] = describe_unreadable(scanned.error)
-    ledger = Ledger(config.cache)
+    ledger = Ledger(getattr(config, "cache", None))  # None with -p no:cacheprovider
     standing.passed_before = ledger.ever_passed
     trust = track == "koans" and not config.getoption("koans_fresh") and not os.environ.get("CI")
     config.stash[run_key] = KoansRun(root, standing, ledger, trust, version_salt())
@@ -211,15 +211,20 @@ def pytest_runtestloop(session: pytest.Session) -> None:
         assert koan is not None
         verdict = run.standing.verdicts[koan.key]
         longrepr = None if verdict.resolved else f"the blank on line {verdict.line} is still empty"
-        report = pytest.TestReport(
-            nodeid=item.nodeid,
-            location=item.location,
-            keywords={},
-            outcome="passed" if verdict.resolved else "failed",
-            longrepr=longrepr,
-            when="call",
-        )
-        session.config.hook.pytest_runtest_logreport(report=report)
+        outcome = "passed" if verdict.resolved else "failed"
+        properties = [("koan", verdict.outcome.value)]
+        # junitxml writes a test case's properties when its teardown is reported.
+        for when, result in (("call", outcome), ("teardown", "passed")):
+            report = pytest.TestReport(
+                nodeid=item.nodeid,
+                location=item.location,
+                keywords={},
+                outcome=result,  # type: ignore[arg-type]
+                longrepr=longrepr if when == "call" else None,
+                when=when,  # type: ignore[arg-type]
+                user_properties=properties,
+            )
+            session.config.hook.pytest_runtest_logreport(report=report)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -243,6 +248,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     else:
         return report
     run.standing.verdicts[koan.key] = verdict
+    # Named in --junitxml, so tools (and the project's tests) can read each koan's verdict.
+    item.user_properties[:] = [p for p in item.user_properties if p[0] != "koan"]
+    item.user_properties.append(("koan", verdict.outcome.value))
+    if report.when == "call":
+        item.user_properties.append(("call_seconds", f"{report.duration:.4f}"))
     if run.standing.track == "koans":
         run.ledger.record(koan.key, run.fingerprint(koan), verdict.resolved)
     return report

@@ -161,8 +161,8 @@ def render_source(
         code_lines = [Text(line) for line in excerpt]
     width = len(str(end))
     table = Table.grid()
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True, overflow="ellipsis")
+    table.add_column(no_wrap=True, min_width=width + 5)
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
     bar = "│" if g is FANCY else "|"
     for number, code_line in zip(range(start, end + 1), code_lines, strict=False):
         marked = number == focus
