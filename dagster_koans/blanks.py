@@ -44,7 +44,7 @@ class Blank:
     __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _refuse
     __pow__ = __rpow__ = __neg__ = __pos__ = __abs__ = __invert__ = _refuse
     __and__ = __rand__ = __or__ = __ror__ = __xor__ = __rxor__ = _refuse
-    __int__ = __float__ = __index__ = __round__ = __fspath__ = _refuse
+    __int__ = __float__ = __index__ = __round__ = __fspath__ = __format__ = _refuse
     __enter__ = __exit__ = __await__ = __instancecheck__ = __subclasscheck__ = _refuse
     __mro_entries__ = __class_getitem__ = __reduce__ = __reduce_ex__ = _refuse
 

@@ -73,7 +73,8 @@ def test_an_op_asks_for_a_resource_by_its_type(
 
 def test_a_missing_resource_is_caught_when_definitions_load(tmp_path: Path) -> None:
     """Building `dg.Definitions` is lazy, but loading them checks that every resource an asset
-    asks for is supplied. `dg.Definitions.validate_loadable` does what `dagster dev` does."""
+    asks for is supplied. `dg.Definitions.validate_loadable(defs)` runs the checks Dagster runs
+    when it loads a project, as `dagster dev` does."""
 
     @dg.asset
     def users_table(database: SqliteDatabase) -> None:

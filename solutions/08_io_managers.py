@@ -110,6 +110,32 @@ def test_load_input_is_given_the_upstream_asset_key(
     assert loaded_keys == [dg.AssetKey("users_table")]
 
 
+def test_definitions_wire_the_io_manager_for_a_whole_project(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    """In a project, `dg.Definitions(resources=...)` is where the IO manager is wired: every
+    asset and asset job in it stores its values there."""
+
+    @dg.asset
+    def users_table() -> pd.DataFrame:
+        return pd.DataFrame({"name": ["ada", "grace"], "active": [True, False]})
+
+    @dg.asset
+    def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
+        return users_table[users_table["active"]]
+
+    manager = ParquetIOManager(base_dir=str(tmp_path))
+    users_job = dg.define_asset_job("users_job", selection="*")
+    defs = dg.Definitions(
+        assets=[users_table, active_users], jobs=[users_job], resources={"io_manager": manager}
+    )
+    defs.resolve_job_def("users_job").execute_in_process(instance=instance)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "active_users.parquet",
+        "users_table.parquet",
+    ]
+
+
 def test_io_manager_key_picks_a_manager_for_one_asset(
     tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:
@@ -158,27 +184,14 @@ def test_build_output_context_tests_handle_output_alone(tmp_path: Path) -> None:
 
 
 def test_build_input_context_tests_load_input_alone(tmp_path: Path) -> None:
-    """`dg.build_input_context` makes the context for `load_input`; give it the key of the
-    asset to load, as Dagster does in a run."""
+    """The context for `load_input` has a builder too, the twin of `build_output_context`. Give
+    it `asset_key=`, as a run does: `upstream_output=` alone leaves `context.asset_key` unset."""
     users = pd.DataFrame({"name": ["ada", "grace"], "active": [True, False]})
     users.to_parquet(tmp_path / "users_table.parquet")
     manager = ParquetIOManager(base_dir=str(tmp_path))
 
     context = dg.build_input_context(asset_key=dg.AssetKey("users_table"))
     assert manager.load_input(context).equals(users)
-
-
-def test_upstream_output_does_not_set_the_input_asset_key(instance: dg.DagsterInstance) -> None:
-    """`upstream_output=` fills `context.upstream_output` only: in a unit test the input's own
-    `asset_key` stays unset unless you pass `asset_key=` too, and reading it raises."""
-    # Sharing resources built on the koan's instance saves each context a throwaway instance.
-    with dg.build_resources({}, instance=instance) as resources:
-        upstream = dg.build_output_context(asset_key="users_table", resources=resources)
-        context = dg.build_input_context(upstream_output=upstream, resources=resources)
-
-    assert context.upstream_output.asset_key == dg.AssetKey("users_table")
-    with pytest.raises(dg.DagsterInvariantViolationError):
-        context.asset_key  # noqa: B018
 
 
 def test_the_default_io_manager_pickles_into_instance_storage(

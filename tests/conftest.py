@@ -27,3 +27,63 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     for folder in ("koans", "solutions", "hints"):
         (pytester.path / folder).mkdir()
     return pytester
+
+
+def write_lesson(project: pytest.Pytester, stem: str, source: str, hints: bool = True) -> None:
+    """Write a lesson from one source where each answer is marked «like this».
+
+    The koan file gets a blank in place of each marked answer, the solution the answer itself.
+    """
+    import re
+    import textwrap
+
+    source = textwrap.dedent(source).lstrip()
+    marked = re.compile(r"«(.*?)»")
+    (project.path / "koans" / f"{stem}.py").write_text(marked.sub("__", source))
+    (project.path / "solutions" / f"{stem}.py").write_text(marked.sub(r"\1", source))
+    if hints:
+        names = re.findall(r"^def (test\w+)", source, re.MULTILINE)
+        text = "".join(f"## {name}\nThink about {name}.\n\n" for name in names)
+        (project.path / "hints" / f"{stem}.md").write_text(f"# {stem}\n\n{text}")
+
+
+ARITHMETIC = '''
+    """Arithmetic, to learn the screen."""
+
+    from dagster_koans import __
+
+
+    def test_adding() -> None:
+        """One and one make two."""
+        total = 1 + 1
+        assert total == «2»
+
+
+    def test_multiplying() -> None:
+        """Three twos make six."""
+        assert 3 * 2 == «6»
+    '''
+
+WORDS = '''
+    """Words."""
+
+    from dagster_koans import __
+
+
+    def test_joining() -> None:
+        """Strings join with +."""
+        assert "da" + "gster" == «"dagster"»
+    '''
+
+
+@pytest.fixture
+def two_lessons(project: pytest.Pytester) -> pytest.Pytester:
+    write_lesson(project, "01_arithmetic", ARITHMETIC)
+    write_lesson(project, "02_words", WORDS)
+    return project
+
+
+def solve(project: pytest.Pytester, stem: str) -> None:
+    """Copy a solution over the learner's file, as if they had filled every blank."""
+    koan = project.path / "koans" / f"{stem}.py"
+    koan.write_text((project.path / "solutions" / f"{stem}.py").read_text())

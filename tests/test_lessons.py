@@ -1,0 +1,114 @@
+"""The proof that the path holds: every koan fails blank, passes solved, and is well formed."""
+
+from __future__ import annotations
+
+import ast
+import statistics
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from dagster_koans.blanks import blank_lines
+from dagster_koans.path import LearningPath, load_path, scan_file
+
+ROOT = Path(__file__).resolve().parent.parent
+PATH = load_path(ROOT)
+KOAN_IDS = [koan.key for koan in PATH.koans]
+
+
+def run_track(track: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    """Run a whole track as a learner would, fresh, and read each koan's verdict from junit."""
+    xml = tmp_path_factory.mktemp(track) / "junit.xml"
+    command = [sys.executable, "-m", "pytest", f"{track}/", "--koans-fresh", "-p", "no:cacheprovider"]
+    subprocess.run([*command, f"--junitxml={xml}"], cwd=ROOT, capture_output=True, check=False)
+    verdicts = {}
+    for case in ET.parse(xml).iter("testcase"):
+        key = f"{case.get('classname', '').split('.')[-1]}::{case.get('name')}"
+        verdicts[key] = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+    return verdicts
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    return run_track("koans", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    return run_track("solutions", tmp_path_factory)
+
+
+def test_the_path_has_lessons_in_order_each_with_eight_or_more_koans() -> None:
+    numbers = [int(lesson.number) for lesson in PATH.lessons]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert all(len(lesson.koans) >= 8 for lesson in PATH.lessons)
+
+
+@pytest.mark.parametrize("key", KOAN_IDS)
+def test_every_koan_fails_as_shipped_because_its_blank_is_empty(
+    shipped: dict[str, dict[str, str]], key: str
+) -> None:
+    assert shipped[key].get("koan") == "blank"
+
+
+@pytest.mark.parametrize("key", KOAN_IDS)
+def test_every_solution_passes(solved: dict[str, dict[str, str]], key: str) -> None:
+    assert solved[key].get("koan") == "passed"
+
+
+def test_solution_koans_run_in_well_under_100_ms_once_dagster_is_imported(
+    solved: dict[str, dict[str, str]],
+) -> None:
+    seconds = {key: float(props["call_seconds"]) for key, props in solved.items()}
+    assert len(seconds) == len(KOAN_IDS)
+    p90 = statistics.quantiles(seconds.values(), n=10)[-1]
+    slow = {key: s for key, s in seconds.items() if s > 0.25}
+    assert p90 < 0.1, f"p90 {p90:.3f} s"
+    assert not slow, f"koans over 250 ms (a noisy machine can add some): {slow}"
+
+
+@pytest.mark.parametrize("lesson", PATH.lessons, ids=lambda lesson: lesson.stem)
+def test_a_koan_file_differs_from_its_solution_only_on_lines_holding_a_blank(lesson) -> None:
+    koan_lines = (ROOT / "koans" / lesson.filename).read_text(encoding="utf-8").splitlines()
+    solution_lines = (ROOT / "solutions" / lesson.filename).read_text(encoding="utf-8").splitlines()
+    assert len(koan_lines) == len(solution_lines)
+    for number, (koan, solution) in enumerate(zip(koan_lines, solution_lines, strict=True), 1):
+        if koan != solution:
+            assert blank_lines(koan), f"line {number} differs but holds no blank: {koan!r}"
+            assert not blank_lines(solution), f"line {number} of the solution holds a blank"
+
+
+@pytest.mark.parametrize("lesson", PATH.lessons, ids=lambda lesson: lesson.stem)
+def test_blanks_sit_only_inside_koans_and_every_koan_has_one(lesson) -> None:
+    scanned = scan_file(ROOT / "koans" / lesson.filename)
+    assert scanned.error is None
+    tree = ast.parse("\n".join(scanned.lines))
+    imports = {node.lineno for node in tree.body if isinstance(node, ast.ImportFrom)}
+    inside = {n for fn in scanned.functions for n in range(fn.first_line, fn.last_line + 1)}
+    assert set(blank_lines("\n".join(scanned.lines))) <= inside | imports
+    assert [fn.name for fn in scanned.functions] == [koan.name for koan in lesson.koans]
+    assert all(fn.blanks for fn in scanned.functions)
+    assert not scanned.duplicates
+
+
+@pytest.mark.parametrize("track", ["koans", "solutions"])
+def test_every_lesson_and_koan_has_a_docstring_and_every_koan_a_hint(track: str) -> None:
+    path: LearningPath = load_path(ROOT)
+    for lesson in path.lessons:
+        scanned = scan_file(ROOT / track / lesson.filename)
+        assert scanned.lines[0].startswith('"""'), f"{lesson.stem} has no module docstring"
+        for fn in scanned.functions:
+            assert fn.docstring.strip(), f"{track}/{lesson.filename}::{fn.name} has no docstring"
+        hinted = [koan.name for koan in lesson.koans if koan.hint]
+        assert hinted == [koan.name for koan in lesson.koans], f"{lesson.stem}: a koan lacks a hint"
+
+
+def test_hint_files_name_only_koans_of_the_path() -> None:
+    from dagster_koans.path import read_hints
+
+    for lesson in PATH.lessons:
+        hints = read_hints(ROOT / "hints" / f"{lesson.stem}.md")
+        assert list(hints) == [koan.name for koan in lesson.koans]
