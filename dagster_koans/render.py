@@ -217,7 +217,8 @@ def render_next_step(
         text.append("  This koan passed before: something you changed undid it.\n", style="yellow")
     if hint:
         text.append("\n  Hint: ", style="bold cyan")
-        text.append(f"{koan.hint or 'no hint for this one: read the docstring again.'}\n")
+        hint_text = " ".join((koan.hint or "No hint for this one: read the docstring again.").split())
+        text.append(f"{hint_text}\n")
     elif verdict.outcome not in (Outcome.MISSING, Outcome.BROKEN, Outcome.NOT_RUN):
         text.append("  Stuck?  ", style="dim")
         text.append(f"pytest {standing.track}/ --hint\n", style="bold")

@@ -214,12 +214,12 @@ def test_the_default_io_manager_pickles_into_instance_storage(
 def test_the_older_io_manager_decorator_builds_one_from_config(
     tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:
-    """The older form, still common in existing code: `@dg.io_manager(config_schema=...)` wraps
-    a function that reads `init_context.resource_config` and returns the IO manager."""
+    """The older form, still common in existing code: a decorator named after what it makes
+    turns a function reading `init_context.resource_config` into an IO manager."""
 
-    @dg.io_manager(config_schema={"base_dir": str})
+    @__(config_schema={"base_dir": str})
     def parquet_io_manager(init_context: dg.InitResourceContext) -> ParquetIOManager:
-        return ParquetIOManager(base_dir=init_context.__["base_dir"])
+        return ParquetIOManager(base_dir=init_context.resource_config["base_dir"])
 
     @dg.asset
     def users_table() -> pd.DataFrame:
