@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from _pytest.terminal import TerminalReporter
 
+from dagster_koans.fixtures import freeze_heap
 from dagster_koans.ledger import Ledger
 from dagster_koans.path import Koan, LearningPath, load_path, scan_file
 from dagster_koans.progress import FileProblem, Standing
@@ -68,6 +69,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --compare: show the answers of a lesson you have not finished yet",
     )
     group.addoption(
+        "--reset",
+        metavar="NN",
+        help="restore a lesson file as shipped, keeping your copy as a backup (with --yes)",
+    )
+    group.addoption("--yes", action="store_true", help="confirm --reset")
+    group.addoption(
         "--koans-fresh",
         action="store_true",
         help="run every koan, even those known from their source or from earlier runs",
@@ -75,6 +82,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--koans-off", action="store_true", help="plain pytest output, no learner's screen"
     )
+    parser.addini(
+        "koans_timeout",
+        "seconds after which a koan that has not finished is stopped (unless --timeout is given)",
+        default=str(DEFAULT_TIMEOUT),
+    )
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """`--reset NN` acts instead of a run."""
+    wanted = config.getoption("reset")
+    if wanted is None:
+        return None
+    from dagster_koans.reset import reset_lesson
+
+    lesson = load_path(config.rootpath).lesson(wanted)
+    if lesson is None:
+        raise pytest.UsageError(f"--reset takes a lesson number, not {wanted!r}")
+    status, message = reset_lesson(config.rootpath, lesson, config.getoption("yes"))
+    print(message)
+    return status
 
 
 @pytest.hookimpl(trylast=True)
@@ -125,6 +152,8 @@ def check_options(config: pytest.Config, path: LearningPath) -> None:
     if wanted is not None and path.lesson(wanted) is None:
         numbers = ", ".join(lesson.number for lesson in path.lessons)
         raise pytest.UsageError(f"--compare takes a lesson number ({numbers}), not {wanted!r}")
+    if config.getoption("spoilers") and wanted is None:
+        raise pytest.UsageError("--spoilers goes with --compare NN")
 
 
 def describe_unreadable(error: SyntaxError | UnicodeDecodeError) -> FileProblem:
@@ -179,7 +208,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if run is None:
         return
     fresh = config.getoption("koans_fresh")
-    timeout = None if config.getoption("timeout", None) else DEFAULT_TIMEOUT
+    timeout = None if config.getoption("timeout", None) else float(config.getini("koans_timeout"))
     method = "signal" if hasattr(signal, "SIGALRM") else "thread"
     keep = []
     for item in items:
@@ -199,6 +228,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         run.skipped_items.append(item)
     items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if run_key in session.config.stash:
+        freeze_heap()  # what collection imported
 
 
 def pytest_runtestloop(session: pytest.Session) -> None:
@@ -228,6 +262,20 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    """A koan that changes the working directory or the environment changes them for itself."""
+    if run_key not in item.config.stash:
+        return (yield)
+    cwd, environ = os.getcwd(), dict(os.environ)
+    try:
+        return (yield)
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
     report = yield
     run = item.config.stash.get(run_key, None)
@@ -243,6 +291,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         verdict = judge_failure(item.path, blanks, call.excinfo.value)
     elif report.skipped:
         verdict = Verdict(Outcome.SKIPPED)
+    elif report.when == "call" and source is not None and source.blanks:
+        verdict = Verdict(Outcome.BLANK, source.blanks[0])  # passed, but not by filling the blank
     elif report.when == "call":
         verdict = Verdict(Outcome.PASSED)
     else:

@@ -217,7 +217,9 @@ def render_next_step(
         text.append("  This koan passed before: something you changed undid it.\n", style="yellow")
     if hint:
         text.append("\n  Hint: ", style="bold cyan")
-        hint_text = " ".join((koan.hint or "No hint for this one: read the docstring again.").split())
+        hint_text = " ".join(
+            (koan.hint or "No hint for this one: read the docstring again.").split()
+        )
         text.append(f"{hint_text}\n")
     elif verdict.outcome not in (Outcome.MISSING, Outcome.BROKEN, Outcome.NOT_RUN):
         text.append("  Stuck?  ", style="dim")

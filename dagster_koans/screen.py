@@ -30,6 +30,9 @@ def draw(config: pytest.Config, standing: Standing, exitstatus: int) -> int:
         console.print("\n Interrupted: the run stopped before the end. Run it again when ready.")
         return exitstatus
     wanted = config.getoption("compare")
+    if config.getoption("hint") and standing.current() is None:
+        sys.stderr.write("ERROR: --hint: every koan of this run is solved, nothing to hint at.\n")
+        return USAGE_ERROR
     if wanted is not None:
         console.print(compare_view(console, config, standing, wanted))
     else:

@@ -1,10 +1,11 @@
-"""pytest's own flags keep working on koans, and the learner's view is only for the lesson folders."""
+"""pytest's flags keep working on koans; the learner's view is only for the lesson folders."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
 import pytest
+
 from conftest import solve
 
 
@@ -70,7 +71,11 @@ def test_junitxml_names_every_koan_with_its_verdict(two_lessons: pytest.Pytester
     result = two_lessons.runpytest("koans/", "--junitxml=out.xml")
     assert result.ret == 1
     cases = list(ET.parse(two_lessons.path / "out.xml").iter("testcase"))
-    assert [case.get("name") for case in cases] == ["test_adding", "test_multiplying", "test_joining"]
+    assert [case.get("name") for case in cases] == [
+        "test_adding",
+        "test_multiplying",
+        "test_joining",
+    ]
     for case in cases:
         assert case.find("failure") is not None
         assert [p.get("value") for p in case.iter("property")] == ["blank"]

@@ -22,7 +22,15 @@ KOAN_IDS = [koan.key for koan in PATH.koans]
 def run_track(track: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
     """Run a whole track as a learner would, fresh, and read each koan's verdict from junit."""
     xml = tmp_path_factory.mktemp(track) / "junit.xml"
-    command = [sys.executable, "-m", "pytest", f"{track}/", "--koans-fresh", "-p", "no:cacheprovider"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        f"{track}/",
+        "--koans-fresh",
+        "-p",
+        "no:cacheprovider",
+    ]
     subprocess.run([*command, f"--junitxml={xml}"], cwd=ROOT, capture_output=True, check=False)
     verdicts = {}
     for case in ET.parse(xml).iter("testcase"):

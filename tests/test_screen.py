@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from conftest import ARITHMETIC, WORDS, solve, write_lesson
 
 
@@ -54,7 +55,9 @@ def test_an_error_is_told_in_plain_words_with_the_koans_line_and_no_traceback(
     koan.write_text(koan.read_text().replace("total == __", "total.upper() == 2"))
     result = two_lessons.runpytest("koans/")
     text = screen(result)
-    assert "  Line 9 raised an error:\n  AttributeError: 'int' object has no attribute 'upper'" in text
+    assert (
+        "  Line 9 raised an error:\n  AttributeError: 'int' object has no attribute 'upper'" in text
+    )
     assert "Traceback" not in text and "site-packages" not in text
 
 
@@ -154,8 +157,12 @@ def test_compare_shows_a_completed_lesson_beside_the_solution_and_writes_nothing
     before = {p: p.read_bytes() for p in two_lessons.path.rglob("*.py")}
     text = screen(two_lessons.runpytest("koans/", "--compare", "02"))
     assert "koans/02_words.py  beside  solutions/02_words.py" in text
-    assert '| *  8     assert "da" + "gster" ==     | *  8     assert "da" + "gster" ==    |' in text
-    assert '| "da" "gster"                          | "dagster"                            |' in text
+    assert (
+        '| *  8     assert "da" + "gster" ==     | *  8     assert "da" + "gster" ==    |' in text
+    )
+    assert (
+        '| "da" "gster"                          | "dagster"                            |' in text
+    )
     assert {p: p.read_bytes() for p in two_lessons.path.rglob("*.py")} == before
 
 
