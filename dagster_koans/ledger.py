@@ -20,6 +20,8 @@ class Ledger:
             data = {}
         self.passes: dict[str, str] = dict(data.get("passes", {}))  # key -> fingerprint
         self.ever_passed: set[str] = set(data.get("ever_passed", []))
+        # lesson stem -> digest of the module-level code that last imported without error
+        self.imported: dict[str, str] = dict(data.get("imported", {}))
 
     def passed_with(self, key: str, fingerprint: str | None) -> bool:
         """True when the koan passed before with exactly this code."""
@@ -35,5 +37,10 @@ class Ledger:
     def save(self) -> None:
         if self._cache is not None:
             self._cache.set(
-                CACHE_KEY, {"passes": self.passes, "ever_passed": sorted(self.ever_passed)}
+                CACHE_KEY,
+                {
+                    "passes": self.passes,
+                    "ever_passed": sorted(self.ever_passed),
+                    "imported": self.imported,
+                },
             )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from dagster_koans.blanks import blank_lines
+from dagster_koans.blanks import BLANK_NAMES
 
 LESSON_FILE = re.compile(r"^(\d\d)_(\w+)\.py$")
 HINT_HEADING = re.compile(r"^## (\w+)\s*$", re.MULTILINE)
@@ -73,7 +73,7 @@ def load_path(root: Path) -> LearningPath:
         if not LESSON_FILE.match(file.name):
             continue
         hints = read_hints(root / "hints" / f"{file.stem}.md")
-        scanned = scan_source(file.read_text(encoding="utf-8"))
+        scanned = scan_file(file)
         koans = tuple(
             Koan(file.stem, fn.name, fn.docstring, hints.get(fn.name)) for fn in scanned.functions
         )
@@ -125,15 +125,30 @@ class ScannedFile:
         if fn is None:
             return None
         own = "\n".join(self.lines[fn.first_line - 1 : fn.last_line])
-        return hashlib.sha256(f"{salt}\0{self._outside_tests}\0{own}".encode()).hexdigest()[:20]
+        return digest(salt, self._outside_tests, own)
+
+    def module_fingerprint(self, salt: str) -> str:
+        """A digest of what importing the file runs: everything but the koans' bodies."""
+        return digest(salt, self._outside_tests)
+
+
+def digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+
+
+_scanned: dict[tuple[Path, int, int], ScannedFile] = {}
 
 
 def scan_file(file: Path) -> ScannedFile:
-    try:
-        text = file.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        return ScannedFile(error=error)
-    return scan_source(text)
+    """Read a lesson file; a file unchanged since it was last read in this process is not reread."""
+    stat = file.stat()
+    key = (file, stat.st_mtime_ns, stat.st_size)
+    if key not in _scanned:
+        try:
+            _scanned[key] = scan_source(file.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError as error:
+            _scanned[key] = ScannedFile(error=error)
+    return _scanned[key]
 
 
 def scan_source(text: str) -> ScannedFile:
@@ -147,16 +162,18 @@ def scan_source(text: str) -> ScannedFile:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
             "test"
         ):
-            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            last = node.end_lineno or node.lineno
-            source = "\n".join(lines[first - 1 : last])
+            blanks = {
+                name.lineno
+                for name in ast.walk(node)
+                if isinstance(name, ast.Name) and name.id in BLANK_NAMES
+            }
             functions.append(
                 KoanSource(
                     name=node.name,
-                    first_line=first,
-                    last_line=last,
+                    first_line=min([node.lineno, *(d.lineno for d in node.decorator_list)]),
+                    last_line=node.end_lineno or node.lineno,
                     docstring=ast.get_docstring(node) or "",
-                    blanks=tuple(blank_lines(source, first_line=first)),
+                    blanks=tuple(sorted(blanks)),
                 )
             )
     names = [fn.name for fn in functions]

@@ -37,6 +37,8 @@ class KoansRun:
     ledger: Ledger
     trust_history: bool  # may a koan that passed with unchanged code be counted without running?
     salt: str  # changes the fingerprints when Dagster, Python or the project change
+    known: dict[str, Verdict] = field(default_factory=dict)  # judged from source and history
+    unimported: set[str] = field(default_factory=set)  # lessons that need no import this time
     skipped_items: list[pytest.Item] = field(default_factory=list)  # judged without running
 
     def koan_for(self, item: pytest.Item) -> Koan | None:
@@ -127,9 +129,43 @@ def pytest_configure(config: pytest.Config) -> None:
     ledger = Ledger(getattr(config, "cache", None))  # None with -p no:cacheprovider
     standing.passed_before = ledger.ever_passed
     trust = track == "koans" and not config.getoption("koans_fresh") and not os.environ.get("CI")
-    config.stash[run_key] = KoansRun(root, standing, ledger, trust, version_salt())
+    run = KoansRun(root, standing, ledger, trust, version_salt())
+    judge_without_running(run, fresh=config.getoption("koans_fresh"))
+    standing.verdicts.update(run.known)
+    if not narrowed(config):
+        standing.scope.update(k.key for k in path.koans if covered(config, track, k.lesson))
+    config.stash[run_key] = run
     config.option.continue_on_collection_errors = True
     silence_terminal_reporter(config)
+
+
+def judge_without_running(run: KoansRun, fresh: bool) -> None:
+    """What is known before anything runs, and which lesson files need no import at all.
+
+    A koan whose source holds a blank is unsolved. With history trusted, a koan that passed
+    with exactly this code passed, and a file whose koans are all known and whose module-level
+    code imported fine before need not be imported again.
+    """
+    for lesson in run.standing.path.lessons:
+        scanned = run.standing.files.get(lesson.stem)
+        if scanned is None or scanned.error is not None:
+            run.unimported.add(lesson.stem)  # gone or unreadable: the scan says why
+            continue
+        for koan in lesson.koans:
+            source = scanned.function(koan.name)
+            if source is None:
+                continue
+            if source.blanks and not fresh:
+                run.known[koan.key] = Verdict(Outcome.BLANK, source.blanks[0])
+            elif run.trust_history and run.ledger.passed_with(koan.key, run.fingerprint(koan)):
+                run.known[koan.key] = Verdict(Outcome.PASSED, cached=True)
+        all_known = all(koan.key in run.known for koan in lesson.koans)
+        only_koans = {fn.name for fn in scanned.functions} <= {k.name for k in lesson.koans}
+        imported_before = run.ledger.imported.get(lesson.stem) == scanned.module_fingerprint(
+            run.salt
+        )
+        if run.trust_history and all_known and only_koans and imported_before:
+            run.unimported.add(lesson.stem)
 
 
 def chosen_track(config: pytest.Config) -> str | None:
@@ -145,6 +181,21 @@ def chosen_track(config: pytest.Config) -> str | None:
         else:
             return None
     return tracks.pop() if len(tracks) == 1 else None
+
+
+def narrowed(config: pytest.Config) -> bool:
+    """True when the run picks koans by name (-k, or a `file::koan` id), not whole lessons."""
+    return bool(config.getoption("keyword")) or any("::" in arg for arg in config.args)
+
+
+def covered(config: pytest.Config, track: str, stem: str) -> bool:
+    """True when an argument of the run names the lesson's file or a folder holding it."""
+    file = config.rootpath / track / f"{stem}.py"
+    for arg in config.args:
+        target = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if target == file or target in file.parents:
+            return True
+    return False
 
 
 def check_options(config: pytest.Config, path: LearningPath) -> None:
@@ -182,6 +233,31 @@ def silence_terminal_reporter(config: pytest.Config) -> None:
     config.pluginmanager.register(TerminalReporter(config, io.StringIO()), "terminalreporter")
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    run = config.stash.get(run_key, None)
+    if run is None or collection_path.parent != run.root / run.standing.track:
+        return None
+    if collection_path.stem not in run.unimported:
+        return None
+    return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> object:
+    """Remember which lesson files imported, and with which module-level code."""
+    report = yield
+    run = collector.config.stash.get(run_key, None)
+    if run is None or not isinstance(collector, pytest.Module):
+        return report
+    scanned = run.standing.files.get(collector.path.stem)
+    if collector.path.parent == run.root / run.standing.track and scanned is not None:
+        if report.passed:
+            run.ledger.imported[collector.path.stem] = scanned.module_fingerprint(run.salt)
+        else:
+            run.ledger.imported.pop(collector.path.stem, None)
+    return report
+
+
 def pytest_exception_interact(
     node: pytest.Item | pytest.Collector, call: pytest.CallInfo[object], report: object
 ) -> None:
@@ -207,26 +283,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     run = config.stash.get(run_key, None)
     if run is None:
         return
-    fresh = config.getoption("koans_fresh")
     timeout = None if config.getoption("timeout", None) else float(config.getini("koans_timeout"))
     method = "signal" if hasattr(signal, "SIGALRM") else "thread"
     keep = []
     for item in items:
         koan = run.koan_for(item)
-        if koan is None:
-            keep.append(item)
-            continue
-        source = run.standing.files[koan.lesson].function(koan.name)
-        if source is not None and source.blanks and not fresh:
-            run.standing.verdicts[koan.key] = Verdict(Outcome.BLANK, source.blanks[0])
-        elif run.trust_history and run.ledger.passed_with(koan.key, run.fingerprint(koan)):
-            run.standing.verdicts[koan.key] = Verdict(Outcome.PASSED, cached=True)
-        else:
-            if timeout:
-                item.add_marker(pytest.mark.timeout(timeout, method=method))
-            keep.append(item)
-            continue
-        run.skipped_items.append(item)
+        if koan is not None:
+            run.standing.scope.add(koan.key)
+            if koan.key in run.known:
+                run.skipped_items.append(item)
+                continue
+        if timeout:
+            item.add_marker(pytest.mark.timeout(timeout, method=method))
+        keep.append(item)
     items[:] = keep
 
 
@@ -243,7 +312,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     for item in run.skipped_items:
         koan = run.koan_for(item)
         assert koan is not None
-        verdict = run.standing.verdicts[koan.key]
+        verdict = run.known[koan.key]
         longrepr = None if verdict.resolved else f"the blank on line {verdict.line} is still empty"
         outcome = "passed" if verdict.resolved else "failed"
         properties = [("koan", verdict.outcome.value)]
@@ -283,7 +352,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if run is None or koan is None:
         return report
     earlier = run.standing.verdicts.get(koan.key)
-    if earlier is not None and not earlier.resolved:
+    if report.when == "teardown" and earlier is not None and not earlier.resolved:
         return report  # a teardown never hides what the call showed
     source = run.standing.files[koan.lesson].function(koan.name)
     if report.failed and call.excinfo is not None:

@@ -24,7 +24,7 @@ class Standing:
     files: dict[str, ScannedFile] = field(default_factory=dict)  # by lesson stem
     problems: dict[str, FileProblem] = field(default_factory=dict)  # by lesson stem
     passed_before: set[str] = field(default_factory=set)  # Koan.key of koans that once passed
-    extra_tests: dict[str, tuple[str, ...]] = field(default_factory=dict)  # not on the path
+    scope: set[str] = field(default_factory=set)  # Koan.key of the koans this run covers
 
     def verdict(self, koan: Koan) -> Verdict:
         problem = self.problems.get(koan.lesson)
@@ -52,11 +52,13 @@ class Standing:
     def current(self) -> Koan | None:
         """The one koan to work on next: the first unresolved in path order.
 
-        A koan that did not run this time is next only when nothing that ran is unresolved.
+        Koans this run covers come first (a learner running one lesson is working on it), then
+        the rest of the path, and a koan whose state is unknown only when nothing else is left.
         """
         unresolved = [k for k in self.path.koans if not self.verdict(k).resolved]
         known = [k for k in unresolved if self.verdict(k).outcome is not Outcome.NOT_RUN]
-        return (known or unresolved or [None])[0]
+        in_scope = [k for k in known if k.key in self.scope]
+        return (in_scope or known or unresolved or [None])[0]
 
     def lesson_of(self, koan: Koan) -> Lesson:
         return next(lesson for lesson in self.path.lessons if lesson.stem == koan.lesson)

@@ -20,7 +20,7 @@ from dagster_koans.progress import Standing
 from dagster_koans.verdict import Outcome, Verdict
 
 BAR_WIDTH = 40
-CONTEXT_BEFORE, CONTEXT_AFTER = 5, 2
+CONTEXT_BEFORE, CONTEXT_AFTER = 8, 2
 
 
 @dataclass(frozen=True)

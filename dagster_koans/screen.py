@@ -11,7 +11,6 @@ from rich.console import Console
 from dagster_koans.compare import render_compare
 from dagster_koans.progress import Standing
 from dagster_koans.render import render_progress, render_screen
-from dagster_koans.verdict import Outcome
 
 INTERRUPTED, USAGE_ERROR, NO_TESTS = 2, 4, 5
 
@@ -74,27 +73,7 @@ def final_status(config: pytest.Config, standing: Standing, exitstatus: int) -> 
     """Follow pytest, but a koan judged without running counts as run, and nothing is missed."""
     if exitstatus not in (0, 1, NO_TESTS):
         return exitstatus
-    judged = list(standing.verdicts.values())
-    unresolved = any(not v.resolved for v in judged) or bool(standing.problems)
-    if (
-        not unresolved
-        and not config.getoption("keyword")
-        and not any("::" in a for a in config.args)
-    ):
-        unresolved = any(
-            standing.verdict(k).outcome is Outcome.MISSING
-            for k in standing.path.koans
-            if covered(config, standing, k.lesson)
-        )
-    if unresolved:
+    in_scope = [koan for koan in standing.path.koans if koan.key in standing.scope]
+    if any(not standing.verdict(koan).resolved for koan in in_scope):
         return 1
-    return 0 if judged else exitstatus
-
-
-def covered(config: pytest.Config, standing: Standing, stem: str) -> bool:
-    file = config.rootpath / standing.track / f"{stem}.py"
-    for arg in config.args:
-        target = (config.invocation_params.dir / arg).resolve()
-        if target == file or target in file.parents:
-            return True
-    return False
+    return 0 if exitstatus == NO_TESTS and in_scope else exitstatus

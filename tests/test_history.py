@@ -33,7 +33,9 @@ def test_a_passed_koan_whose_code_is_unchanged_is_not_run_again(
 ) -> None:
     solve(two_lessons, "02_words")
     assert verdicts(two_lessons)["test_joining"] == "passed"
-    assert verdicts(two_lessons)["test_joining"] == "passed*"
+    assert "test_joining" not in verdicts(two_lessons)  # its file was not even imported
+    result = two_lessons.runpytest("koans/")
+    assert " + 02 words       1/1" in [line.rstrip() for line in result.outlines]
 
 
 def test_a_solved_koan_changed_to_a_wrong_answer_fails_on_the_next_run(
@@ -55,6 +57,22 @@ def test_a_change_elsewhere_in_the_file_runs_its_koans_again(
     koan.write_text(koan.read_text().replace('"""Words."""', '"""Words."""\nSUFFIX = 1 / 0'))
     result = two_lessons.runpytest("koans/")
     assert " x 02 words       0/1 <- does not import" in [x.rstrip() for x in result.outlines]
+
+
+def test_a_koan_changed_back_and_forth_is_judged_by_its_code_now(
+    two_lessons: pytest.Pytester,
+) -> None:
+    solve(two_lessons, "02_words")
+    verdicts(two_lessons)
+    koan = two_lessons.path / "koans" / "02_words.py"
+    solved = koan.read_text()
+    koan.write_text(solved.replace('== "dagster"', "== __"))
+    result = two_lessons.runpytest("koans/02_words.py")
+    assert "  The blank on line 8 is still empty." in result.outlines
+    koan.write_text(solved)
+    result = two_lessons.runpytest("koans/02_words.py")
+    assert " > 02 words       1/1" not in result.outlines
+    assert result.ret == 0
 
 
 def test_a_change_to_another_koan_leaves_a_solved_one_trusted(
