@@ -16,16 +16,42 @@ if TYPE_CHECKING:
 QUIET = {"python_logs": {"python_log_level": "WARNING"}}
 
 
-@pytest.fixture(scope="session")
-def _shared_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+_prepared: dg.DagsterInstance | None = None  # made once by a warm watcher, shared by its runs
+
+
+def quiet_instance(folder: Path) -> dg.DagsterInstance:
     import dagster as dg
 
     # Creating an ephemeral instance costs about 45 ms (Dagster stamps its schema each time),
     # so the koans share one and wipe it between uses.
-    folder = tmp_path_factory.mktemp("dagster_instance")
-    with dg.DagsterInstance.ephemeral(tempdir=str(folder), settings=QUIET) as instance:
-        warm_up(instance)
+    instance = dg.DagsterInstance.ephemeral(tempdir=str(folder), settings=QUIET)
+    warm_up(instance)
+    return instance
+
+
+def prepare_instance(folder: Path) -> None:
+    """Make the instance ahead of the runs (the watcher does, before it forks each run)."""
+    global _prepared
+    _prepared = quiet_instance(folder)
+
+
+@pytest.fixture(scope="session")
+def _shared_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+    if _prepared is not None:
+        yield _prepared
+        return
+    with quiet_instance(tmp_path_factory.mktemp("dagster_instance")) as instance:
         yield instance
+
+
+@pytest.fixture
+def instance(_shared_instance: dg.DagsterInstance) -> dg.DagsterInstance:
+    """A quiet, temporary Dagster instance with no runs and no stored outputs."""
+    _shared_instance.wipe()
+    storage = Path(_shared_instance.storage_directory())
+    if storage.exists():
+        shutil.rmtree(storage)
+    return _shared_instance
 
 
 def warm_up(instance: dg.DagsterInstance) -> None:
@@ -48,13 +74,3 @@ def freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-@pytest.fixture
-def instance(_shared_instance: dg.DagsterInstance) -> dg.DagsterInstance:
-    """A quiet, temporary Dagster instance with no runs and no stored outputs."""
-    _shared_instance.wipe()
-    storage = Path(_shared_instance.storage_directory())
-    if storage.exists():
-        shutil.rmtree(storage)
-    return _shared_instance

@@ -61,6 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("koans", "Dagster Koans")
     group.addoption("--hint", action="store_true", help="show a hint for the current koan")
     group.addoption(
+        "--watch", action="store_true", help="run again after every save in koans/ (Ctrl-C stops)"
+    )
+    group.addoption(
         "--compare",
         metavar="NN",
         help="show a completed lesson's file beside the master's answers (e.g. --compare 03)",
@@ -92,7 +95,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    """`--reset NN` acts instead of a run."""
+    """`--watch` and `--reset NN` act instead of a plain run."""
+    if config.getoption("watch"):
+        from dagster_koans.watch import watch
+
+        return watch(config)
     wanted = config.getoption("reset")
     if wanted is None:
         return None

@@ -13,6 +13,7 @@ from dagster_koans.progress import Standing
 from dagster_koans.render import render_progress, render_screen
 
 INTERRUPTED, USAGE_ERROR, NO_TESTS = 2, 4, 5
+WATCHING = "DAGSTER_KOANS_WATCHING"  # set by the watcher for the runs it starts
 
 
 def make_console(config: pytest.Config) -> Console:
@@ -25,6 +26,18 @@ def make_console(config: pytest.Config) -> Console:
 
 def draw(config: pytest.Config, standing: Standing, exitstatus: int) -> int:
     console = make_console(config)
+    watching = bool(os.environ.get(WATCHING))
+    if watching:
+        console.clear()
+    status = draw_screen(console, config, standing, exitstatus)
+    if watching:
+        console.print(" Watching koans/: save a file to run again. Ctrl-C stops.", style="dim")
+    return status
+
+
+def draw_screen(
+    console: Console, config: pytest.Config, standing: Standing, exitstatus: int
+) -> int:
     if exitstatus == INTERRUPTED:
         console.print("\n Interrupted: the run stopped before the end. Run it again when ready.")
         return exitstatus
