@@ -150,8 +150,9 @@ def judge_without_running(run: KoansRun, fresh: bool) -> None:
     """What is known before anything runs, and which lesson files need no import at all.
 
     A koan whose source holds a blank is unsolved. With history trusted, a koan that passed
-    with exactly this code passed, and a file whose koans are all known and whose module-level
-    code imported fine before need not be imported again.
+    with exactly this code passed, and a file whose koans are all known need not be imported
+    when its module-level code is known to import: it did before, or it is the solution's own
+    (blanks never sit at module level, and the solutions are proven to import).
     """
     for lesson in run.standing.path.lessons:
         scanned = run.standing.files.get(lesson.stem)
@@ -168,10 +169,13 @@ def judge_without_running(run: KoansRun, fresh: bool) -> None:
                 run.known[koan.key] = Verdict(Outcome.PASSED, cached=True)
         all_known = all(koan.key in run.known for koan in lesson.koans)
         only_koans = {fn.name for fn in scanned.functions} <= {k.name for k in lesson.koans}
-        imported_before = run.ledger.imported.get(lesson.stem) == scanned.module_fingerprint(
-            run.salt
+        module = scanned.module_fingerprint(run.salt)
+        solution = scan_file(run.root / "solutions" / lesson.filename)
+        imports = module in (
+            run.ledger.imported.get(lesson.stem),
+            solution.module_fingerprint(run.salt),
         )
-        if run.trust_history and all_known and only_koans and imported_before:
+        if run.trust_history and all_known and only_koans and imports:
             run.unimported.add(lesson.stem)
 
 

@@ -9,7 +9,7 @@ them together. The same pipeline, ready for the Dagster UI, is in `capstone/defi
 
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 
@@ -246,7 +246,7 @@ def test_the_daily_schedule_refreshes_every_morning_at_six(tmp_path: Path) -> No
 
 def test_a_schedule_tick_asks_for_one_run_per_day(instance: dg.DagsterInstance) -> None:
     """A schedule function returns a `dg.RunRequest` (not the seed's `{}`). A run key made of the
-    tick's day means a retried tick never launches a second refresh for the same day."""
+    tick's day lets the daemon launch at most one refresh a day, however often a tick asks."""
     refresh_users = dg.define_asset_job("refresh_users", selection=[users_table, active_users])
 
     @dg.schedule(job=refresh_users, cron_schedule="0 6 * * *")
@@ -324,7 +324,7 @@ def test_one_definitions_holds_the_whole_pipeline(
         return dg.AssetCheckResult(passed=bool(active_users["active"].all()))
 
     @dg.sensor(job=refresh_users)
-    def new_exports(context: dg.SensorEvaluationContext):
+    def new_exports(context: dg.SensorEvaluationContext) -> Iterator[dg.RunRequest]:
         for path in sorted(inbox.glob("*.csv")):
             yield dg.RunRequest(run_key=path.name)
 
