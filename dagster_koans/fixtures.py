@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +43,13 @@ def _shared_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.Da
         return
     with quiet_instance(tmp_path_factory.mktemp("dagster_instance")) as instance:
         yield instance
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_dagster(request: pytest.FixtureRequest) -> None:
+    """When the lessons imported Dagster, warm it up before the first koan, not inside it."""
+    if "dagster" in sys.modules:
+        request.getfixturevalue("_shared_instance")
 
 
 @pytest.fixture
