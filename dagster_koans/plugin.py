@@ -39,7 +39,8 @@ class KoansRun:
     salt: str  # changes the fingerprints when Dagster, Python or the project change
     known: dict[str, Verdict] = field(default_factory=dict)  # judged from source and history
     unimported: set[str] = field(default_factory=set)  # lessons that need no import this time
-    skipped_items: list[pytest.Item] = field(default_factory=list)  # judged without running
+    # Koans judged without running, to report as pytest would: (node id, location, koan)
+    unrun: list[tuple[str, tuple[str, int, str], Koan]] = field(default_factory=list)
 
     def koan_for(self, item: pytest.Item) -> Koan | None:
         if item.path.parent != self.root / self.standing.track:
@@ -137,7 +138,11 @@ def pytest_configure(config: pytest.Config) -> None:
     standing.passed_before = ledger.ever_passed
     trust = track == "koans" and not config.getoption("koans_fresh") and not os.environ.get("CI")
     run = KoansRun(root, standing, ledger, trust, version_salt())
-    judge_without_running(run, fresh=config.getoption("koans_fresh"))
+    judge_without_running(
+        run,
+        fresh=config.getoption("koans_fresh"),
+        narrowed_by_keyword=bool(config.getoption("keyword")),  # -k must see every koan
+    )
     standing.verdicts.update(run.known)
     if not narrowed(config):
         standing.scope.update(k.key for k in path.koans if covered(config, track, k.lesson))
@@ -146,7 +151,7 @@ def pytest_configure(config: pytest.Config) -> None:
     silence_terminal_reporter(config)
 
 
-def judge_without_running(run: KoansRun, fresh: bool) -> None:
+def judge_without_running(run: KoansRun, fresh: bool, narrowed_by_keyword: bool) -> None:
     """What is known before anything runs, and which lesson files need no import at all.
 
     A koan whose source holds a blank is unsolved. With history trusted, a koan that passed
@@ -175,7 +180,7 @@ def judge_without_running(run: KoansRun, fresh: bool) -> None:
             run.ledger.imported.get(lesson.stem),
             solution.module_fingerprint(run.salt),
         )
-        if run.trust_history and all_known and only_koans and imports:
+        if run.trust_history and not narrowed_by_keyword and all_known and only_koans and imports:
             run.unimported.add(lesson.stem)
 
 
@@ -248,8 +253,20 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     run = config.stash.get(run_key, None)
     if run is None or collection_path.parent != run.root / run.standing.track:
         return None
-    if collection_path.stem not in run.unimported:
-        return None
+    track = run.standing.track
+    if collection_path.stem not in run.unimported or not covered(
+        config, track, collection_path.stem
+    ):
+        return None  # pytest walks a whole folder even for one file; it imports only that file
+    scanned = run.standing.files.get(collection_path.stem)
+    lesson = run.standing.path.lesson(collection_path.stem)
+    if scanned is not None and scanned.error is None and lesson is not None:
+        file = f"{run.standing.track}/{lesson.filename}"
+        for koan in lesson.koans:
+            source = scanned.function(koan.name)
+            if source is not None:
+                location = (file, source.first_line - 1, koan.name)
+                run.unrun.append((f"{file}::{koan.name}", location, koan))
     return True
 
 
@@ -302,7 +319,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if koan is not None:
             run.standing.scope.add(koan.key)
             if koan.key in run.known:
-                run.skipped_items.append(item)
+                run.unrun.append((item.nodeid, item.location, koan))
                 continue
         if timeout:
             item.add_marker(pytest.mark.timeout(timeout, method=method))
@@ -320,9 +337,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     run = session.config.stash.get(run_key, None)
     if run is None:
         return
-    for item in run.skipped_items:
-        koan = run.koan_for(item)
-        assert koan is not None
+    for nodeid, location, koan in run.unrun:
         verdict = run.known[koan.key]
         longrepr = None if verdict.resolved else f"the blank on line {verdict.line} is still empty"
         outcome = "passed" if verdict.resolved else "failed"
@@ -330,8 +345,8 @@ def pytest_runtestloop(session: pytest.Session) -> None:
         # junitxml writes a test case's properties when its teardown is reported.
         for when, result in (("call", outcome), ("teardown", "passed")):
             report = pytest.TestReport(
-                nodeid=item.nodeid,
-                location=item.location,
+                nodeid=nodeid,
+                location=location,
                 keywords={},
                 outcome=result,  # type: ignore[arg-type]
                 longrepr=longrepr if when == "call" else None,

@@ -152,6 +152,8 @@ def test_any_use_of_an_empty_blank_is_a_blank_still_empty(
     assert "The blank on line 9 is still empty." in text(result)
 
 
+# Dagster runs in a subprocess: pytester's in-process runs forget imported modules between
+# runs, and Dagster does not survive being imported twice in one process.
 def test_a_wrong_type_given_to_dagster_shows_dagsters_error_in_plain_words(
     project: pytest.Pytester,
 ) -> None:
@@ -178,7 +180,7 @@ def test_a_wrong_type_given_to_dagster_shows_dagsters_error_in_plain_words(
         ''',
     )
     fill(project, "01_schedules", "cron_schedule=__", 'cron_schedule="every day at six"')
-    result = project.runpytest("koans/")
+    result = project.runpytest_subprocess("koans/")
     assert "  Line 15 raised an error:" in lines(result)
     assert any(line.startswith("  DagsterInvalidDefinitionError: ") for line in lines(result))
     assert "Traceback" not in text(result)

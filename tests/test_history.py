@@ -33,7 +33,7 @@ def test_a_passed_koan_whose_code_is_unchanged_is_not_run_again(
 ) -> None:
     solve(two_lessons, "02_words")
     assert verdicts(two_lessons)["test_joining"] == "passed"
-    assert "test_joining" not in verdicts(two_lessons)  # its file was not even imported
+    assert verdicts(two_lessons)["test_joining"] == "passed*"  # its file was not even imported
     result = two_lessons.runpytest("koans/")
     assert " + 02 words       1/1" in [line.rstrip() for line in result.outlines]
 
