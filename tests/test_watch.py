@@ -1,0 +1,112 @@
+"""Watch mode: a warm parent, a fresh child per run, a save cancels a run, Ctrl-C ends it all."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, solve
+
+FOOTER = "Watching koans/"
+
+
+class Watcher:
+    """`pytest koans/ --watch` in a project, its screens read as they are drawn."""
+
+    def __init__(self, folder: Path) -> None:
+        self.output: list[str] = []
+        self.screens = threading.Semaphore(0)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "koans/", "--watch"],
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            if FOOTER in line:
+                self.screens.release()
+
+    def next_screen(self, timeout: float = 60) -> str:
+        assert self.screens.acquire(timeout=timeout), "no screen came:\n" + "".join(self.output)
+        text = "".join(self.output)
+        return text[text.rfind("Dagster Koans") :]
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(30)
+
+
+@pytest.fixture
+def watcher(two_lessons: pytest.Pytester) -> Watcher:
+    started = Watcher(two_lessons.path)
+    yield started
+    if started.process.poll() is None:
+        started.process.kill()
+
+
+def test_a_save_draws_the_screen_again_and_ctrl_c_ends_it_calmly(
+    two_lessons: pytest.Pytester, watcher: Watcher
+) -> None:
+    assert "0/3 koans" in watcher.next_screen()
+    solve(two_lessons, "01_arithmetic")
+    assert "2/3 koans" in watcher.next_screen()
+    assert watcher.stop() == 0
+    tail = "".join(watcher.output)
+    assert tail.rstrip().endswith("Stopped watching. Bye for now.")
+    assert "Traceback" not in tail and "KeyboardInterrupt" not in tail
+
+
+def test_a_save_during_a_run_cancels_that_run(
+    two_lessons: pytest.Pytester, watcher: Watcher
+) -> None:
+    watcher.next_screen()
+    koan = two_lessons.path / "koans" / "02_words.py"
+    solved = (two_lessons.path / "solutions" / "02_words.py").read_text()
+    koan.write_text(solved.replace("assert", "import time\n    time.sleep(30)\n    assert"))
+    time.sleep(2)  # that run has started, and sleeps
+    started = time.monotonic()
+    solve(two_lessons, "02_words")
+    screen = watcher.next_screen(timeout=20)
+    assert time.monotonic() - started < 10
+    assert "1/3 koans" in screen
+    assert watcher.stop() == 0
+
+
+def test_the_watcher_never_imports_the_learners_koans_itself(
+    two_lessons: pytest.Pytester, watcher: Watcher
+) -> None:
+    watcher.next_screen()
+    koan = two_lessons.path / "koans" / "02_words.py"
+    spy = "import os\nopen(f'imported-by-{os.getpid()}', 'w').close()\n"
+    koan.write_text(spy + koan.read_text().replace("== __", '== "dagster"'))
+    assert "1/3 koans" in watcher.next_screen()
+    importers = {p.name for p in two_lessons.path.glob("imported-by-*")}
+    assert importers and f"imported-by-{watcher.process.pid}" not in importers
+    watcher.stop()
+
+
+def test_ptw_finds_its_options_in_the_projects_config() -> None:
+    code = (
+        "from pytest_watch.config import merge_config\n"
+        "args = {'--runner': None, '--ext': None, '--clear': False, '--nobeep': False}\n"
+        "merge_config(args, ['--koans-off', '--collect-only', 'tests/test_watch.py'])\n"
+        "print(sorted(args.items()))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip().splitlines()[-1] == (
+        "[('--clear', True), ('--ext', '.py'), ('--nobeep', True), ('--runner', 'pytest')]"
+    )
