@@ -22,6 +22,7 @@ class Ledger:
         self.ever_passed: set[str] = set(data.get("ever_passed", []))
         # lesson stem -> digest of the module-level code that last imported without error
         self.imported: dict[str, str] = dict(data.get("imported", {}))
+        self.started: float | None = data.get("started")  # when the learner first ran the path
 
     def passed_with(self, key: str, fingerprint: str | None) -> bool:
         """True when the koan passed before with exactly this code."""
@@ -42,5 +43,6 @@ class Ledger:
                     "passes": self.passes,
                     "ever_passed": sorted(self.ever_passed),
                     "imported": self.imported,
+                    "started": self.started,
                 },
             )

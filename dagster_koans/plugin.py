@@ -12,6 +12,7 @@ import io
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,7 +136,10 @@ def pytest_configure(config: pytest.Config) -> None:
         if scanned.error is not None:
             standing.problems[lesson.stem] = describe_unreadable(scanned.error)
     ledger = Ledger(getattr(config, "cache", None))  # None with -p no:cacheprovider
+    if track == "koans" and ledger.started is None:
+        ledger.started = time.time()
     standing.passed_before = ledger.ever_passed
+    standing.started = ledger.started if track == "koans" else None
     trust = track == "koans" and not config.getoption("koans_fresh") and not os.environ.get("CI")
     run = KoansRun(root, standing, ledger, trust, version_salt())
     judge_without_running(

@@ -25,6 +25,7 @@ class Standing:
     problems: dict[str, FileProblem] = field(default_factory=dict)  # by lesson stem
     passed_before: set[str] = field(default_factory=set)  # Koan.key of koans that once passed
     scope: set[str] = field(default_factory=set)  # Koan.key of the koans this run covers
+    started: float | None = None  # when the learner first ran the path (seconds since epoch)
 
     def verdict(self, koan: Koan) -> Verdict:
         problem = self.problems.get(koan.lesson)

@@ -6,6 +6,7 @@ NO_COLOR, so the same functions serve both and tests can read the text exactly.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from rich import box
@@ -231,9 +232,14 @@ def render_enlightenment(console: Console, standing: Standing) -> RenderableType
     g = glyphs(console)
     lessons = len(standing.path.lessons)
     text = Text(f" {g.done} Every koan on the path is solved: ", style="bold green")
-    text.append(f"{standing.total} koans in {lessons} lessons.\n\n", style="bold green")
+    text.append(f"{standing.total} koans in {lessons} lessons.\n", style="bold green")
+    if standing.started is not None:
+        days = max(1, round((time.time() - standing.started) / 86400))
+        text.append(f"   You walked the path in {days} day{'s' if days > 1 else ''}.\n")
+    text.append("\n")
     text.append("  Where next:\n")
     text.append("  - Compare your answers with the master's:  pytest koans/ --compare NN\n")
-    text.append("  - Open the capstone in the Dagster UI (see the README: dagster dev).\n")
+    text.append('  - Open the capstone in the Dagster UI: pip install -e ".[ui]", then\n')
+    text.append("    dagster dev -f capstone/definitions.py (the README has the details).\n")
     text.append("  - Read the Dagster docs: https://docs.dagster.io\n")
     return text

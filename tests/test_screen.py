@@ -194,3 +194,13 @@ def test_a_koan_that_passed_before_says_so_when_it_fails_again(
     koan.write_text(koan.read_text().replace("total == 2", "total == 5"))
     text = screen(two_lessons.runpytest("koans/"))
     assert "This koan passed before: something you changed undid it." in text
+
+
+def test_the_closing_screen_counts_the_days_along_the_path(two_lessons: pytest.Pytester) -> None:
+    two_lessons.runpytest("koans/")
+    solve(two_lessons, "01_arithmetic")
+    solve(two_lessons, "02_words")
+    result = two_lessons.runpytest("koans/")
+    assert result.ret == 0
+    assert " + Every koan on the path is solved: 3 koans in 2 lessons." in result.outlines
+    assert "   You walked the path in 1 day." in result.outlines
