@@ -76,6 +76,39 @@ WORDS = '''
     '''
 
 
+DAGSTER_LESSON = '''
+    """Config."""
+
+    import dagster as dg
+
+    from dagster_koans import __
+
+
+    def test_annotation() -> None:
+        """A config class is an op's config parameter."""
+
+        class Settings(dg.Config):
+            url: str
+
+        @dg.op
+        def download(config: «Settings») -> str:
+            return config.url
+
+        assert download(Settings(url="u")) == "u"
+
+
+    def test_cron() -> None:
+        """A schedule takes a cron string."""
+
+        @dg.job
+        def nothing() -> None:
+            pass
+
+        schedule = dg.ScheduleDefinition(job=nothing, cron_schedule=«"0 6 * * *"»)
+        assert schedule.cron_schedule == "0 6 * * *"
+    '''
+
+
 @pytest.fixture
 def two_lessons(project: pytest.Pytester) -> pytest.Pytester:
     write_lesson(project, "01_arithmetic", ARITHMETIC)

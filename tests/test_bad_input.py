@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import solve, write_lesson
+from conftest import DAGSTER_LESSON, solve, write_lesson
 
 
 def lines(result: pytest.RunResult) -> list[str]:
@@ -157,31 +157,11 @@ def test_any_use_of_an_empty_blank_is_a_blank_still_empty(
 def test_a_wrong_type_given_to_dagster_shows_dagsters_error_in_plain_words(
     project: pytest.Pytester,
 ) -> None:
-    write_lesson(
-        project,
-        "01_schedules",
-        '''
-        """Schedules."""
-
-        import dagster as dg
-
-        from dagster_koans import __
-
-
-        def test_cron() -> None:
-            """A schedule takes a cron string."""
-
-            @dg.job
-            def nothing() -> None:
-                pass
-
-            schedule = dg.ScheduleDefinition(job=nothing, cron_schedule=«"0 6 * * *"»)
-            assert schedule.cron_schedule == "0 6 * * *"
-        ''',
-    )
-    fill(project, "01_schedules", "cron_schedule=__", 'cron_schedule="every day at six"')
+    write_lesson(project, "01_config", DAGSTER_LESSON)
+    fill(project, "01_config", "config: __", "config: Settings")
+    fill(project, "01_config", "cron_schedule=__", 'cron_schedule="every day at six"')
     result = project.runpytest_subprocess("koans/")
-    assert "  Line 15 raised an error:" in lines(result)
+    assert "  Line 28 raised an error:" in lines(result)
     assert any(line.startswith("  DagsterInvalidDefinitionError: ") for line in lines(result))
     assert "Traceback" not in text(result)
 

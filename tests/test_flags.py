@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import solve
+from conftest import DAGSTER_LESSON, solve, write_lesson
 
 
 def text(result: pytest.RunResult) -> str:
@@ -110,43 +110,7 @@ def test_no_color_and_ci_give_plain_text(
 # Dagster runs in a subprocess: pytester's in-process runs forget imported modules between
 # runs, and Dagster does not survive being imported twice in one process.
 def test_a_blank_passed_deep_into_dagster_is_still_a_blank(project: pytest.Pytester) -> None:
-    from conftest import write_lesson
-
-    write_lesson(
-        project,
-        "01_config",
-        '''
-        """Config."""
-
-        import dagster as dg
-
-        from dagster_koans import __
-
-
-        def test_annotation() -> None:
-            """A config class is an op's config parameter."""
-
-            class Settings(dg.Config):
-                url: str
-
-            @dg.op
-            def download(config: «Settings») -> str:
-                return config.url
-
-            assert download(Settings(url="u")) == "u"
-
-
-        def test_cron() -> None:
-            """A schedule takes a cron string."""
-
-            @dg.job
-            def nothing() -> None:
-                pass
-
-            schedule = dg.ScheduleDefinition(job=nothing, cron_schedule=«"0 6 * * *"»)
-            assert schedule.cron_schedule == "0 6 * * *"
-        ''',
-    )
+    write_lesson(project, "01_config", DAGSTER_LESSON)
     result = project.runpytest_subprocess("koans/", "--koans-fresh", "--junitxml=out.xml")
     properties = ET.parse(project.path / "out.xml").iter("property")
     assert [p.get("value") for p in properties if p.get("name") == "koan"] == ["blank", "blank"]
