@@ -161,7 +161,7 @@ def render_source(
     else:
         code_lines = [Text(line) for line in excerpt]
     width = len(str(end))
-    table = Table.grid()
+    table = Table.grid(expand=True)
     table.add_column(no_wrap=True, min_width=width + 5)
     table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
     bar = "│" if g is FANCY else "|"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.text import Text
 
 from dagster_koans.compare import render_compare
 from dagster_koans.progress import Standing
@@ -52,14 +54,13 @@ def draw_screen(
     return final_status(config, standing, exitstatus)
 
 
-def compare_view(console: Console, config: pytest.Config, standing: Standing, wanted: str):
+def compare_view(
+    console: Console, config: pytest.Config, standing: Standing, wanted: str
+) -> RenderableType:
     lesson = standing.path.lesson(wanted)
     assert lesson is not None  # checked when the run was configured
     progress = render_progress(console, standing.solved(), standing.total)
     if not standing.complete(lesson) and not config.getoption("spoilers"):
-        from rich.console import Group
-        from rich.text import Text
-
         message = Text(
             f"  Lesson {lesson.number} {lesson.title} is not complete yet "
             f"({standing.solved(lesson)}/{len(lesson.koans)}): finish it first, or add "
@@ -70,12 +71,10 @@ def compare_view(console: Console, config: pytest.Config, standing: Standing, wa
     yours = read_lines(root / standing.track / lesson.filename)
     masters = read_lines(root / "solutions" / lesson.filename)
     title = f"{standing.track}/{lesson.filename}  beside  solutions/{lesson.filename}"
-    from rich.console import Group
-
     return Group(progress, render_compare(console, title, yours, masters))
 
 
-def read_lines(file) -> list[str]:
+def read_lines(file: Path) -> list[str]:
     try:
         return file.read_text(encoding="utf-8", errors="replace").splitlines()
     except FileNotFoundError:
