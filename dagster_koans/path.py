@@ -59,6 +59,13 @@ class LearningPath:
     def koans(self) -> list[Koan]:
         return [koan for lesson in self.lessons for koan in lesson.koans]
 
+    @cached_property
+    def _by_name(self) -> dict[tuple[str, str], Koan]:
+        return {(koan.lesson, koan.name): koan for koan in self.koans}
+
+    def koan(self, stem: str, name: str) -> Koan | None:
+        return self._by_name.get((stem, name))
+
     def lesson(self, number_or_stem: str) -> Lesson | None:
         for lesson in self.lessons:
             if number_or_stem in (lesson.stem, lesson.number, lesson.number.lstrip("0")):

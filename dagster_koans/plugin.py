@@ -21,7 +21,7 @@ from _pytest.terminal import TerminalReporter
 
 from dagster_koans.fixtures import freeze_heap
 from dagster_koans.ledger import Ledger
-from dagster_koans.path import Koan, LearningPath, load_path, scan_file
+from dagster_koans.path import Koan, LearningPath, digest, load_path, scan_file
 from dagster_koans.progress import FileProblem, Standing
 from dagster_koans.verdict import Outcome, Verdict, judge_failure, last_line_in, plain_message
 
@@ -37,7 +37,7 @@ class KoansRun:
     standing: Standing
     ledger: Ledger
     trust_history: bool  # may a koan that passed with unchanged code be counted without running?
-    salt: str  # changes the fingerprints when Dagster, Python or the project change
+    salt: str  # changes the fingerprints when Python, Dagster or the blanks and fixtures change
     known: dict[str, Verdict] = field(default_factory=dict)  # judged from source and history
     unimported: set[str] = field(default_factory=set)  # lessons that need no import this time
     # Koans judged without running, to report as pytest would: (node id, location, koan)
@@ -46,11 +46,7 @@ class KoansRun:
     def koan_for(self, item: pytest.Item) -> Koan | None:
         if item.path.parent != self.root / self.standing.track:
             return None
-        name = getattr(item, "originalname", item.name)
-        for koan in self.standing.path.koans:
-            if koan.lesson == item.path.stem and koan.name == name:
-                return koan
-        return None
+        return self.standing.path.koan(item.path.stem, getattr(item, "originalname", item.name))
 
     def fingerprint(self, koan: Koan) -> str | None:
         return self.standing.files[koan.lesson].fingerprint(koan.name, self.salt)
@@ -188,11 +184,15 @@ def judge_without_running(run: KoansRun, fresh: bool, narrowed_by_keyword: bool)
             run.unimported.add(lesson.stem)
 
 
+def arg_paths(config: pytest.Config) -> list[Path]:
+    """The files and folders the run's arguments name, without any `::koan` part."""
+    return [(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args]
+
+
 def chosen_track(config: pytest.Config) -> str | None:
     """The folder of the run ("koans" or "solutions"), when every argument lies in one of them."""
     tracks = set()
-    for arg in config.args:
-        target = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+    for target in arg_paths(config):
         for track in TRACKS:
             folder = config.rootpath / track
             if target == folder or folder in target.parents:
@@ -211,11 +211,7 @@ def narrowed(config: pytest.Config) -> bool:
 def covered(config: pytest.Config, track: str, stem: str) -> bool:
     """True when an argument of the run names the lesson's file or a folder holding it."""
     file = config.rootpath / track / f"{stem}.py"
-    for arg in config.args:
-        target = (config.invocation_params.dir / arg.split("::")[0]).resolve()
-        if target == file or target in file.parents:
-            return True
-    return False
+    return any(target == file or target in file.parents for target in arg_paths(config))
 
 
 def check_options(config: pytest.Config, path: LearningPath) -> None:
@@ -238,11 +234,13 @@ def describe_unreadable(error: SyntaxError | UnicodeDecodeError) -> FileProblem:
 
 
 def version_salt() -> str:
+    """What every koan's outcome also depends on: Python, Dagster, and the blanks and fixtures."""
     from importlib.metadata import version
 
-    import dagster_koans
+    from dagster_koans import blanks, fixtures
 
-    return f"{sys.version_info[:2]}/{version('dagster')}/{dagster_koans.__file__}"
+    own = (Path(module.__file__).read_text(encoding="utf-8") for module in (blanks, fixtures))
+    return digest(str(sys.version_info[:2]), version("dagster"), *own)
 
 
 def silence_terminal_reporter(config: pytest.Config) -> None:
