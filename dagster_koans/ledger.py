@@ -1,6 +1,7 @@
 """The history kept between runs, in pytest's cache: which koans passed, and with which code.
 
-Deleting the cache loses nothing but this history.
+Deleting the cache loses nothing but this history. A record of any other shape (an older
+plugin's, a hand edit, a half-written file) is discarded with a note, never trusted.
 """
 
 from __future__ import annotations
@@ -10,30 +11,77 @@ from typing import Any
 import pytest
 
 CACHE_KEY = "dagster_koans/ledger"
+RUNNING_KEY = "dagster_koans/running"  # the koan running now: left behind if the process dies
+
+
+def _strings(value: Any) -> dict[str, str] | None:
+    if isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return dict(value)
+    return None
 
 
 class Ledger:
     def __init__(self, cache: pytest.Cache | None) -> None:
         self._cache = cache
-        data: dict[str, Any] = cache.get(CACHE_KEY, {}) if cache is not None else {}
-        if not isinstance(data, dict):
-            data = {}
-        self.passes: dict[str, str] = dict(data.get("passes", {}))  # key -> fingerprint
-        self.ever_passed: set[str] = set(data.get("ever_passed", []))
+        self.notes: list[str] = []
+        data: Any = cache.get(CACHE_KEY, {}) if cache is not None else {}
+        passes = _strings(data.get("passes", {})) if isinstance(data, dict) else None
+        stuck = _strings(data.get("stuck", {})) if isinstance(data, dict) else None
+        imported = _strings(data.get("imported", {})) if isinstance(data, dict) else None
+        ever = data.get("ever_passed", []) if isinstance(data, dict) else None
+        started = data.get("started") if isinstance(data, dict) else None
+        if (
+            passes is None
+            or stuck is None
+            or imported is None
+            or not isinstance(ever, list)
+            or not all(isinstance(key, str) for key in ever)
+            or not (started is None or isinstance(started, int | float))
+        ):
+            self.notes.append(
+                "The koans' history in .pytest_cache was not readable and was discarded: "
+                "every koan runs this time."
+            )
+            passes, stuck, imported, ever, started = {}, {}, {}, [], None
+        self.passes: dict[str, str] = passes  # key -> fingerprint of the code that passed
+        self.stuck: dict[str, str] = stuck  # key -> fingerprint of code that had to be killed
+        self.ever_passed: set[str] = set(ever)
         # lesson stem -> digest of the module-level code that last imported without error
-        self.imported: dict[str, str] = dict(data.get("imported", {}))
-        self.started: float | None = data.get("started")  # when the learner first ran the path
+        self.imported: dict[str, str] = imported
+        self.started: float | None = started  # when the learner first ran the path
+        self.abrupt: str | None = self._left_running()
+
+    def _left_running(self) -> str | None:
+        """The koan a previous run was running when its process ended without a word."""
+        if self._cache is None:
+            return None
+        left = self._cache.get(RUNNING_KEY, None)
+        if left is not None:
+            self._cache.set(RUNNING_KEY, None)
+        return left if isinstance(left, str) else None
 
     def passed_with(self, key: str, fingerprint: str | None) -> bool:
         """True when the koan passed before with exactly this code."""
         return fingerprint is not None and self.passes.get(key) == fingerprint
 
+    def stuck_with(self, key: str, fingerprint: str | None) -> bool:
+        """True when this exact code never finished before and its run had to be ended."""
+        return fingerprint is not None and self.stuck.get(key) == fingerprint
+
     def record(self, key: str, fingerprint: str | None, passed: bool) -> None:
+        self.stuck.pop(key, None)
         if passed and fingerprint is not None:
             self.passes[key] = fingerprint
             self.ever_passed.add(key)
         else:
             self.passes.pop(key, None)
+
+    def running(self, nodeid: str | None) -> None:
+        """Say which koan runs now (None: none), so a run that dies can be named by the next."""
+        if self._cache is not None:
+            self._cache.set(RUNNING_KEY, nodeid)
 
     def save(self) -> None:
         if self._cache is not None:
@@ -41,6 +89,7 @@ class Ledger:
                 CACHE_KEY,
                 {
                     "passes": self.passes,
+                    "stuck": self.stuck,
                     "ever_passed": sorted(self.ever_passed),
                     "imported": self.imported,
                     "started": self.started,

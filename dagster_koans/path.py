@@ -105,6 +105,7 @@ class KoanSource:
     last_line: int
     docstring: str
     blanks: tuple[int, ...]  # lines naming a blank, counted in the file
+    broad_raises: tuple[int, ...] = ()  # lines of `pytest.raises(Exception)` and the like
 
 
 @dataclass(frozen=True)
@@ -152,10 +153,33 @@ def scan_file(file: Path) -> ScannedFile:
     key = (file, stat.st_mtime_ns, stat.st_size)
     if key not in _scanned:
         try:
-            _scanned[key] = scan_source(file.read_bytes().decode("utf-8"))
+            # utf-8-sig: a file saved with a byte-order mark (Windows Notepad) imports in Python.
+            _scanned[key] = scan_source(file.read_bytes().decode("utf-8-sig"))
         except UnicodeDecodeError as error:
             _scanned[key] = ScannedFile(error=error)
     return _scanned[key]
+
+
+BROAD = frozenset({"Exception", "BaseException", "DagsterError"})
+
+
+def broad_raises(node: ast.AST) -> tuple[int, ...]:
+    """Lines where `pytest.raises` is given a class that would catch almost any error."""
+    lines = set()
+    for call in ast.walk(node):
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "raises"
+            and call.args
+        ):
+            caught = call.args[0]
+            names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+            for name in names:
+                final = name.attr if isinstance(name, ast.Attribute) else getattr(name, "id", "")
+                if final in BROAD:
+                    lines.add(call.lineno)
+    return tuple(sorted(lines))
 
 
 def scan_source(text: str) -> ScannedFile:
@@ -181,6 +205,7 @@ def scan_source(text: str) -> ScannedFile:
                     last_line=node.end_lineno or node.lineno,
                     docstring=ast.get_docstring(node) or "",
                     blanks=tuple(sorted(blanks)),
+                    broad_raises=broad_raises(node),
                 )
             )
     names = [fn.name for fn in functions]

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
+
 from dagster_koans.path import Koan, LearningPath, Lesson, ScannedFile
-from dagster_koans.verdict import Outcome, Verdict
+from dagster_koans.verdict import ANSI, FileProblem, Outcome, Verdict, settle, shorten
 
 
 @dataclass(frozen=True)
-class FileProblem:
-    """Why a lesson file gives no koans: it is gone, or it does not import."""
+class OwnTest:
+    """A test of the learner's own (not a koan of the path), as pytest reported it."""
 
-    line: int | None
-    message: tuple[str, ...]
+    nodeid: str
+    outcome: str  # passed, failed, skipped
+    message: str
+
+    @classmethod
+    def from_report(cls, report: pytest.TestReport | pytest.CollectReport) -> OwnTest:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        message = crash.message if crash is not None else str(report.longrepr or "")
+        first = message.strip().splitlines()[0] if message.strip() else ""
+        outcome = (
+            "error"
+            if report.when in ("setup", "teardown", "collect") and report.failed
+            else report.outcome
+        )
+        return cls(report.nodeid, outcome, shorten(ANSI.sub("", first)))
 
 
 @dataclass
@@ -26,18 +41,17 @@ class Standing:
     passed_before: set[str] = field(default_factory=set)  # Koan.key of koans that once passed
     scope: set[str] = field(default_factory=set)  # Koan.key of the koans this run covers
     started: float | None = None  # when the learner first ran the path (seconds since epoch)
+    own: list[OwnTest] = field(default_factory=list)  # the learner's own tests that ran
+    strays: list[str] = field(default_factory=list)  # files in the track folder not on the path
+    notes: list[str] = field(default_factory=list)  # what the learner should know about this run
+    skipped_files: int = 0  # lesson files not imported: everything in them was known
+    stopped_early: str = ""  # why pytest stopped before the end (-x, --maxfail, --sw)
+    interrupted: bool = False
 
     def verdict(self, koan: Koan) -> Verdict:
-        problem = self.problems.get(koan.lesson)
-        if problem is not None:
-            return Verdict(Outcome.BROKEN, problem.line, problem.message)
-        found = self.verdicts.get(koan.key)
-        if found is not None:
-            return found
         scanned = self.files.get(koan.lesson)
-        if scanned is not None and scanned.function(koan.name) is None:
-            return Verdict(Outcome.MISSING)
-        return Verdict(Outcome.NOT_RUN)
+        exists = scanned is not None and scanned.function(koan.name) is not None
+        return settle(self.problems.get(koan.lesson), exists, self.verdicts.get(koan.key))
 
     def solved(self, lesson: Lesson | None = None) -> int:
         koans = lesson.koans if lesson else self.path.koans

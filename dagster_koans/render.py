@@ -6,6 +6,7 @@ NO_COLOR, so the same functions serve both and tests can read the text exactly.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -18,9 +19,11 @@ from rich.text import Text
 
 from dagster_koans.path import Koan, Lesson
 from dagster_koans.progress import Standing
-from dagster_koans.verdict import Outcome, Verdict
+from dagster_koans.verdict import Outcome, Verdict, shorten
 
 BAR_WIDTH = 40
+BLANK = re.compile(r"(?<![\w])_{2,3}(?![\w])")
+MAX_OUTPUT_LINES = 12
 CONTEXT_BEFORE, CONTEXT_AFTER = 8, 2
 
 
@@ -42,25 +45,66 @@ PLAIN = Glyphs("+", ">", "x", "<-", "--", "#", "#", "-", box.ASCII)
 
 
 def glyphs(console: Console) -> Glyphs:
-    return FANCY if console.is_terminal and not console.no_color else PLAIN
+    fancy = console.is_terminal and not console.no_color and not console.options.ascii_only
+    return FANCY if fancy else PLAIN
 
 
-def render_screen(console: Console, standing: Standing, hint: bool = False) -> RenderableType:
-    """The whole screen after a run: progress, lessons, and the one koan to work on next."""
-    parts: list[RenderableType] = [
-        render_progress(console, standing.solved(), standing.total),
-        render_lessons(console, standing),
-    ]
+def render_screen(
+    console: Console, standing: Standing, command: str, hint: bool = False, quiet: bool = False
+) -> RenderableType:
+    """The whole screen after a run: progress, lessons, and the one koan to work on next.
+
+    `command` is the track folder as the learner types it; `quiet` (pytest's -q) keeps only
+    the progress line, the koan to work on and what to do next.
+    """
+    progress = render_progress(console, standing.solved(), standing.total)
+    parts: list[RenderableType] = (
+        [progress] if quiet else [progress, render_lessons(console, standing)]
+    )
+    parts += render_notes(console, standing)
     current = standing.current()
     if current is None:
-        parts.append(render_enlightenment(console, standing))
+        parts.append(render_enlightenment(console, standing, command))
         return Group(*parts)
     done = standing.just_completed()
-    if done is not None:
-        parts.append(render_compare_prompt(console, standing, done))
+    if done is not None and not quiet:
+        parts.append(render_compare_prompt(console, command, done))
     parts.append(render_panel(console, standing, current))
-    parts.append(render_next_step(console, standing, current, hint))
+    parts.append(render_next_step(console, standing, current, command, hint))
     return Group(*parts)
+
+
+def render_notes(console: Console, standing: Standing) -> list[RenderableType]:
+    """What else the learner should know: the run stopped early, their own tests, odd files."""
+    parts: list[RenderableType] = []
+    for note in standing.notes:
+        parts.append(Text(f" {note}", style="yellow"))
+    if standing.stopped_early:
+        parts.append(
+            Text(
+                f" The run stopped early ({standing.stopped_early}): koans after it did not run.",
+                style="yellow",
+            )
+        )
+    for name in standing.strays:
+        parts.append(
+            Text(
+                f" {standing.track}/{name} is not on the path (a copy of a lesson, or your own"
+                " file?): its tests run as your own.",
+                style="yellow",
+            )
+        )
+    if standing.own:
+        failed = [test for test in standing.own if test.outcome in ("failed", "error")]
+        heading = Text(f" Your own tests: {len(standing.own) - len(failed)} passed", style="bold")
+        if failed:
+            heading.append(f", {len(failed)} failed", style="bold red")
+        parts.append(heading)
+        for test in failed:
+            parts.append(Text(f"   {glyphs(console).broken} {test.nodeid}  {test.message}"))
+    if parts:
+        parts.append(Text())
+    return parts
 
 
 def render_progress(console: Console, solved: int, total: int) -> RenderableType:
@@ -107,12 +151,12 @@ def render_lessons(console: Console, standing: Standing) -> RenderableType:
     return Group(table, Text())
 
 
-def render_compare_prompt(console: Console, standing: Standing, lesson: Lesson) -> RenderableType:
+def render_compare_prompt(console: Console, command: str, lesson: Lesson) -> RenderableType:
     g = glyphs(console)
     text = Text(f" {g.done} {lesson.number} {lesson.title}  ", style="green")
     text.append(f"{len(lesson.koans)}/{len(lesson.koans)}: enlightened.\n", style="bold green")
     text.append("   Compare with the master's answers:  ")
-    text.append(f"pytest {standing.track}/ --compare {lesson.number}", style="bold")
+    text.append(f"pytest {command} --compare {lesson.number}", style="bold")
     return Group(text, Text())
 
 
@@ -161,6 +205,10 @@ def render_source(
     else:
         code_lines = [Text(line) for line in excerpt]
     width = len(str(end))
+    room = console.width - 4 - (width + 5)  # the panel's borders and padding, then the gutter
+    focus_index = focus - start
+    if 0 <= focus_index < len(code_lines):
+        code_lines[focus_index] = keep_blank_in_view(code_lines[focus_index], room, g)
     table = Table.grid(expand=True)
     table.add_column(no_wrap=True, min_width=width + 5)
     table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
@@ -170,6 +218,16 @@ def render_source(
         gutter = f"{g.here if marked else ' '} {number:>{width}} {bar} "
         table.add_row(Text(gutter, style="bold yellow" if marked else "dim"), code_line)
     return table
+
+
+def keep_blank_in_view(line: Text, room: int, g: Glyphs) -> Text:
+    """A line too long for the panel is cut at its start rather than hide its blank."""
+    ends = [match.end() for match in BLANK.finditer(line.plain)]
+    if not ends or ends[-1] <= room or room < 10:
+        return line
+    dots = "…" if g is FANCY else "..."
+    cut = min(ends[-1] + 8, len(line.plain)) - room + len(dots)
+    return Text(dots, style="dim") + line[cut:]
 
 
 def outcome_style(verdict: Verdict) -> str:
@@ -186,6 +244,11 @@ def describe(verdict: Verdict, koan: Koan, standing: Standing) -> list[str]:
         return [f"The blank on line {line} is still empty."]
     if outcome is Outcome.WRONG:
         return [f"Not yet: the assertion on line {line} failed.", *verdict.message]
+    if outcome is Outcome.TOO_BROAD:
+        return [
+            f"Too broad: line {line} catches more than the error this koan is about.",
+            *verdict.message,
+        ]
     if outcome is Outcome.ERROR:
         return [
             f"Line {line} raised an error:" if line else "The koan raised an error:",
@@ -207,13 +270,24 @@ def describe(verdict: Verdict, koan: Koan, standing: Standing) -> list[str]:
 
 
 def render_next_step(
-    console: Console, standing: Standing, koan: Koan, hint: bool
+    console: Console, standing: Standing, koan: Koan, command: str, hint: bool
 ) -> RenderableType:
     verdict = standing.verdict(koan)
     lines = describe(verdict, koan, standing)
     text = Text()
     for index, line in enumerate(lines):
         text.append(f"  {line}\n", style="bold" if index == 0 else "")
+    for heading, output in verdict.output:
+        kept = output.rstrip().splitlines()
+        stream = heading.split()[1] if len(heading.split()) > 1 else "output"
+        said = "logged" if stream == "log" else f"printed to {stream}"
+        text.append(f"  What the koan {said}", style="dim")
+        text.append(
+            f" (the last {MAX_OUTPUT_LINES} lines):\n" if len(kept) > MAX_OUTPUT_LINES else ":\n",
+            style="dim",
+        )
+        for line in kept[-MAX_OUTPUT_LINES:]:
+            text.append(f"    {shorten(line, max(20, console.width - 4))}\n")
     if koan.key in standing.passed_before and not verdict.resolved:
         text.append("  This koan passed before: something you changed undid it.\n", style="yellow")
     if hint:
@@ -224,11 +298,11 @@ def render_next_step(
         text.append(f"{hint_text}\n")
     elif verdict.outcome not in (Outcome.MISSING, Outcome.BROKEN, Outcome.NOT_RUN):
         text.append("  Stuck?  ", style="dim")
-        text.append(f"pytest {standing.track}/ --hint\n", style="bold")
+        text.append(f"pytest {command} --hint\n", style="bold")
     return text
 
 
-def render_enlightenment(console: Console, standing: Standing) -> RenderableType:
+def render_enlightenment(console: Console, standing: Standing, command: str) -> RenderableType:
     g = glyphs(console)
     lessons = len(standing.path.lessons)
     text = Text(f" {g.done} Every koan on the path is solved: ", style="bold green")
@@ -238,8 +312,8 @@ def render_enlightenment(console: Console, standing: Standing) -> RenderableType
         text.append(f"   You walked the path in {days} day{'s' if days > 1 else ''}.\n")
     text.append("\n")
     text.append("  Where next:\n")
-    text.append("  - Compare your answers with the master's:  pytest koans/ --compare NN\n")
+    text.append(f"  - Compare your answers with the master's:  pytest {command} --compare NN\n")
     text.append('  - Open the capstone in the Dagster UI: pip install -e ".[ui]", then\n')
-    text.append("    dagster dev -f capstone/definitions.py (the README has the details).\n")
+    text.append("    cd capstone && dg dev (the README has the details).\n")
     text.append("  - Read the Dagster docs: https://docs.dagster.io\n")
     return text

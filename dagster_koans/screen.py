@@ -1,91 +1,160 @@
-"""Putting the screen on the learner's terminal at the end of a run, and the exit status."""
+"""Putting the screen under pytest's own output at the end of a run, and the exit status.
+
+The screen is drawn with rich into text, then written through pytest's terminal writer: the
+same stream, width and colour decision as the rest of pytest's output. Colour and box drawing
+need a terminal that takes them (pytest's `--color`, `NO_COLOR`, `TERM=dumb`, `CI`) and an
+output stream that can encode them; otherwise the screen is plain ASCII.
+"""
 
 from __future__ import annotations
 
+import io
 import os
 import sys
-from pathlib import Path
 
 import pytest
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from dagster_koans.compare import render_compare
+from dagster_koans.options import KoansOptions
 from dagster_koans.progress import Standing
 from dagster_koans.render import render_progress, render_screen
 
 INTERRUPTED, USAGE_ERROR, NO_TESTS = 2, 4, 5
 WATCHING = "DAGSTER_KOANS_WATCHING"  # set by the watcher for the runs it starts
+ASCII_FOR = str.maketrans(
+    {
+        "…": "...",
+        "—": "--",
+        "–": "-",
+        "→": "->",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "×": "x",
+        "✔": "+",
+        "▶": ">",
+        "✘": "x",
+    }
+)
 
 
-def make_console(config: pytest.Config) -> Console:
-    color = config.getoption("color", "auto")
-    terminal = {"yes": True, "no": False}.get(color)
-    if os.environ.get("CI") and color != "yes":
-        terminal = False
-    return Console(file=sys.stdout, force_terminal=terminal, highlight=False, soft_wrap=False)
+class Sink(io.StringIO):
+    """Where rich draws: a string, carrying the real stream's encoding so rich picks glyphs."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
 
 
-def draw(config: pytest.Config, standing: Standing, exitstatus: int) -> int:
+def stream_encoding(config: pytest.Config) -> str:
+    """ "ascii" where Unicode cannot be shown: a stream that can't encode it, or `TERM=dumb`."""
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "╭─✔…".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return "ascii"
+    return "ascii" if os.environ.get("TERM") == "dumb" else "utf-8"
+
+
+def make_console(config: pytest.Config, width: int | None = None) -> Console:
+    writer = config.get_terminal_writer()
+    markup = writer.hasmarkup
+    if os.environ.get("CI") and config.getoption("color", "auto") != "yes":
+        markup = False
+    return Console(
+        file=Sink(stream_encoding(config)),
+        width=width or writer.fullwidth,
+        force_terminal=markup,
+        no_color=not markup,
+        color_system="standard" if markup else None,
+        highlight=False,
+        soft_wrap=False,
+    )
+
+
+def draw(config: pytest.Config, options: KoansOptions, standing: Standing, exitstatus: int) -> int:
+    """Draw the screen for the run that ended with `exitstatus`; return the status to exit with."""
+    if options.collect_only:
+        return exitstatus
     console = make_console(config)
-    watching = bool(os.environ.get(WATCHING))
-    if watching:
-        console.clear()
-    status = draw_screen(console, config, standing, exitstatus)
-    if watching:
+    status = draw_screen(console, config, options, standing, exitstatus)
+    if os.environ.get(WATCHING):
         console.print(" Watching koans/: save a file to run again. Ctrl-C stops.", style="dim")
+    write(config, console)
     return status
 
 
+def write(config: pytest.Config, console: Console) -> None:
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    if console.encoding == "ascii":
+        text = text.translate(ASCII_FOR).encode("ascii", "replace").decode("ascii")
+    writer = config.get_terminal_writer()
+    writer.write(text)
+    writer.flush()
+
+
 def draw_screen(
-    console: Console, config: pytest.Config, standing: Standing, exitstatus: int
+    console: Console,
+    config: pytest.Config,
+    options: KoansOptions,
+    standing: Standing,
+    exitstatus: int,
 ) -> int:
-    if exitstatus == INTERRUPTED:
-        console.print("\n Interrupted: the run stopped before the end. Run it again when ready.")
-        return exitstatus
-    wanted = config.getoption("compare")
-    if config.getoption("hint") and standing.current() is None:
+    if standing.interrupted:
+        console.print(" Interrupted: the run stopped before the end. Run it again when ready.")
+        return INTERRUPTED
+    if exitstatus not in (0, 1, INTERRUPTED, NO_TESTS):  # --sw stops as if interrupted
+        return exitstatus  # a usage or internal error: pytest has said what went wrong
+    if options.hint and standing.current() is None:
         sys.stderr.write("ERROR: --hint: every koan of this run is solved, nothing to hint at.\n")
         return USAGE_ERROR
-    if wanted is not None:
-        console.print(compare_view(console, config, standing, wanted))
+    quiet = config.get_verbosity() < 0
+    if options.compare is not None:
+        console.print(compare_view(console, config, options, standing))
     else:
-        console.print(render_screen(console, standing, hint=config.getoption("hint")))
-    return final_status(config, standing, exitstatus)
+        console.print(render_screen(console, standing, options.command, options.hint, quiet))
+    return final_status(standing, exitstatus)
 
 
 def compare_view(
-    console: Console, config: pytest.Config, standing: Standing, wanted: str
+    console: Console, config: pytest.Config, options: KoansOptions, standing: Standing
 ) -> RenderableType:
-    lesson = standing.path.lesson(wanted)
-    assert lesson is not None  # checked when the run was configured
+    lesson = options.compare
+    assert lesson is not None
     progress = render_progress(console, standing.solved(), standing.total)
-    if not standing.complete(lesson) and not config.getoption("spoilers"):
+    if not standing.complete(lesson) and not options.spoilers:
         message = Text(
             f"  Lesson {lesson.number} {lesson.title} is not complete yet "
             f"({standing.solved(lesson)}/{len(lesson.koans)}): finish it first, or add "
             "--spoilers to see the master's answers anyway.\n"
         )
         return Group(progress, message)
-    root = config.rootpath
-    yours = read_lines(root / standing.track / lesson.filename)
-    masters = read_lines(root / "solutions" / lesson.filename)
+    yours = read_lines(options.root / standing.track / lesson.filename)
+    masters = read_lines(options.root / "solutions" / lesson.filename)
     title = f"{standing.track}/{lesson.filename}  beside  solutions/{lesson.filename}"
     return Group(progress, render_compare(console, title, yours, masters))
 
 
-def read_lines(file: Path) -> list[str]:
+def read_lines(file: os.PathLike[str]) -> list[str]:
     try:
-        return file.read_text(encoding="utf-8", errors="replace").splitlines()
+        with open(file, encoding="utf-8-sig", errors="replace") as handle:
+            return handle.read().splitlines()
     except FileNotFoundError:
         return []
 
 
-def final_status(config: pytest.Config, standing: Standing, exitstatus: int) -> int:
-    """Follow pytest, but a koan judged without running counts as run, and nothing is missed."""
-    if exitstatus not in (0, 1, NO_TESTS):
-        return exitstatus
+def final_status(standing: Standing, exitstatus: int) -> int:
+    """Follow pytest, but a koan judged without running counts as run: 0 only when all passed."""
     in_scope = [koan for koan in standing.path.koans if koan.key in standing.scope]
     if any(not standing.verdict(koan).resolved for koan in in_scope):
+        return 1
+    if any(test.outcome in ("failed", "error") for test in standing.own):
         return 1
     return 0 if exitstatus == NO_TESTS and in_scope else exitstatus

@@ -1,21 +1,30 @@
-"""Judging a koan: from what happened when it ran to what the learner should read."""
+"""Every koan's outcome is decided here: from its source, its history, or what happened when it ran.
+
+`before_running` judges what needs no run, `after_running` what a run showed, and `settle` a
+koan that has neither (its file is gone or broken, or it did not run this time).
+"""
 
 from __future__ import annotations
 
 import enum
+import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from dagster_koans.blanks import BlankError
+from dagster_koans.path import KoanSource
 
 MAX_MESSAGE_LINES = 6
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 class Outcome(enum.Enum):
     PASSED = "passed"
+    REMEMBERED = "remembered"  # passed before with exactly this code: not run again
     BLANK = "blank"  # a blank is still empty
+    TOO_BROAD = "too broad"  # passed by catching a parent class of the exception really raised
     WRONG = "wrong"  # the koan's assertion failed
     ERROR = "error"  # an exception other than an assertion
     TIMEOUT = "timeout"
@@ -26,7 +35,7 @@ class Outcome(enum.Enum):
 
     @property
     def resolved(self) -> bool:
-        return self is Outcome.PASSED
+        return self in (Outcome.PASSED, Outcome.REMEMBERED)
 
 
 @dataclass(frozen=True)
@@ -34,11 +43,91 @@ class Verdict:
     outcome: Outcome
     line: int | None = None  # the line of the koan's file to look at
     message: tuple[str, ...] = ()
-    cached: bool = field(default=False, compare=False)  # known from an earlier run
+    output: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # (heading, text)
 
     @property
     def resolved(self) -> bool:
         return self.outcome.resolved
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """Why a lesson file gives no koans: it is gone, or it does not import."""
+
+    line: int | None
+    message: tuple[str, ...]
+
+
+def before_running(
+    source: KoanSource, *, fresh: bool, remembered: bool, stuck: bool
+) -> Verdict | None:
+    """What is known without running: a blank still in the source, or this code's history."""
+    if fresh:
+        return None
+    if source.blanks:
+        return Verdict(Outcome.BLANK, source.blanks[0])
+    if stuck:
+        return Verdict(
+            Outcome.TIMEOUT,
+            source.first_line,
+            ("Last time this koan never finished and the run had to be ended.",),
+        )
+    if remembered:
+        return Verdict(Outcome.REMEMBERED)
+    return None
+
+
+def after_running(
+    file: Path,
+    source: KoanSource | None,
+    solution: KoanSource | None,
+    outcome: str,
+    error: BaseException | None,
+    output: tuple[tuple[str, str], ...] = (),
+) -> Verdict:
+    """What one phase of a koan's run showed (`outcome` is pytest's: passed, failed, skipped)."""
+    if outcome == "skipped":
+        return Verdict(Outcome.SKIPPED)
+    if outcome == "failed" and error is not None:
+        return judge_failure(file, source.blanks if source else (), error, output)
+    if source is not None and source.blanks:
+        return Verdict(Outcome.BLANK, source.blanks[0])  # passed, but not by filling the blank
+    broad = source.broad_raises if source else ()
+    if len(broad) > len(solution.broad_raises if solution else ()):
+        return Verdict(
+            Outcome.TOO_BROAD,
+            broad[0],
+            (
+                "It passes, but only because `pytest.raises` catches a parent class of every",
+                "error. Name the exact class Dagster raises here.",
+            ),
+        )
+    return Verdict(Outcome.PASSED)
+
+
+def settle(problem: FileProblem | None, source_exists: bool, found: Verdict | None) -> Verdict:
+    """The verdict shown for a koan: its file's problem first, else what was found, else why not."""
+    if problem is not None:
+        return Verdict(Outcome.BROKEN, problem.line, problem.message)
+    if found is not None:
+        return found
+    return Verdict(Outcome.NOT_RUN if source_exists else Outcome.MISSING)
+
+
+def worse(old: Verdict | None, new: Verdict) -> Verdict:
+    """Several results for one koan (its phases, its parametrized cases): the first failure wins."""
+    if old is None or old.resolved or old.outcome is Outcome.NOT_RUN:
+        return new
+    return old
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """Ctrl-C, or SIGTERM: Dagster turns both into its own error inside a run."""
+    return any(
+        isinstance(link, KeyboardInterrupt)
+        or type(link).__name__ == "DagsterExecutionInterruptedError"
+        for link in exception_chain(error)
+    )
 
 
 def exception_chain(error: BaseException) -> list[BaseException]:
@@ -62,43 +151,91 @@ def last_line_in(file: Path, tb: TracebackType | None) -> int | None:
     return line
 
 
+def safe_text(error: BaseException) -> str:
+    """What an error says, even when its `__str__` itself raises."""
+    try:
+        return ANSI.sub("", str(error))
+    except Exception as broken:  # the learner's exception class may be broken in any way
+        return f"(its message could not be shown: {type(broken).__name__} in __str__)"
+
+
 def plain_message(error: BaseException, limit: int = 2) -> tuple[str, ...]:
     """An error as one or two plain lines: its type, then what it says."""
-    text = str(error).strip()
-    lines = [line.rstrip() for line in text.splitlines() if line.strip()][:limit]
+    lines = [line.rstrip() for line in safe_text(error).strip().splitlines() if line.strip()]
     if not lines:
         return (type(error).__name__,)
     first = f"{type(error).__name__}: {lines[0].strip()}"
-    return tuple(shorten(line) for line in (first, *lines[1:]))
+    return tuple(shorten(line) for line in (first, *lines[1:limit]))
 
 
 def shorten(line: str, width: int = 160) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def judge_failure(file: Path, blanks: tuple[int, ...], error: BaseException) -> Verdict:
+def kept_output(sections: list[tuple[str, str]], lines: int = 50) -> tuple[tuple[str, str], ...]:
+    """What a koan printed, as pytest captured it: the last lines of each part, never megabytes."""
+    return tuple(
+        (heading, "\n".join(shorten(line, 500) for line in text.splitlines()[-lines:]))
+        for heading, text in sections
+        if text.strip()
+    )
+
+
+def judge_failure(
+    file: Path,
+    blanks: tuple[int, ...],
+    error: BaseException,
+    output: tuple[tuple[str, str], ...] = (),
+) -> Verdict:
     """What a failed koan tells the learner."""
     if blanks:
-        return Verdict(Outcome.BLANK, blanks[0])
-    chain = exception_chain(error)
-    for link in chain:
+        return Verdict(Outcome.BLANK, blanks[0], output=output)
+    for link in exception_chain(error):
         if isinstance(link, BlankError):
-            return Verdict(Outcome.BLANK, last_line_in(file, link.__traceback__))
+            return Verdict(Outcome.BLANK, last_line_in(file, link.__traceback__), output=output)
     surfaced = last_line_in(file, error.__traceback__)
-    if type(error).__name__ == "Failed" and "Timeout" in str(error):
-        seconds = str(error).split("(>")[-1].split("s)")[0]
+    text = safe_text(error)
+    if type(error).__name__ == "Failed" and text.startswith("Timeout"):
+        seconds = text.split("(>")[-1].split("s)")[0]
         return Verdict(
             Outcome.TIMEOUT,
             surfaced,
             (f"Stopped after {seconds} seconds: the koan did not finish.",),
+            output,
         )
     if isinstance(error, AssertionError) and surfaced is not None:
-        lines = [line.rstrip() for line in str(error).splitlines() if line.strip()]
-        return Verdict(Outcome.WRONG, surfaced, tuple(map(shorten, lines[:MAX_MESSAGE_LINES])))
+        lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+        return Verdict(
+            Outcome.WRONG, surfaced, tuple(map(shorten, lines[:MAX_MESSAGE_LINES])), output
+        )
     # Dagster wraps errors raised in a koan's op or asset: the first cause is what went wrong.
     root, seen = error, {id(error)}
     while root.__cause__ is not None and id(root.__cause__) not in seen:
         root = root.__cause__
         seen.add(id(root))
     line = last_line_in(file, root.__traceback__) or surfaced
-    return Verdict(Outcome.ERROR, line, plain_message(root))
+    return Verdict(Outcome.ERROR, line, plain_message(root), output)
+
+
+def import_problem(file: Path, error: BaseException) -> FileProblem:
+    """Why a lesson file did not import, at its line, in plain words."""
+    cause = error.__cause__ or error  # pytest wraps syntax and import errors
+    if isinstance(cause, SyntaxError | UnicodeDecodeError):
+        return unreadable(cause)
+    line = last_line_in(file, cause.__traceback__)
+    if isinstance(cause, SystemExit | KeyboardInterrupt):
+        name = type(cause).__name__
+        return FileProblem(
+            line, (f"The file raises {name} while it is imported: remove that line.",)
+        )
+    return FileProblem(line, plain_message(cause))
+
+
+def unreadable(error: SyntaxError | UnicodeDecodeError) -> FileProblem:
+    if isinstance(error, UnicodeDecodeError):
+        line = error.object[: error.start].count(b"\n") + 1
+        return FileProblem(
+            line, ("The file is not saved as UTF-8: save it as UTF-8 and run again.",)
+        )
+    kind = "Indentation error" if isinstance(error, IndentationError) else "Syntax error"
+    return FileProblem(error.lineno, (f"{kind}: {error.msg}.",))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from dagster_koans.run import CANCELLED
 from dagster_koans.screen import WATCHING
 
 QUIET_AFTER_SAVE = 0.03  # editors write, close and rename in bursts: wait for the burst to end
@@ -134,7 +135,7 @@ def watch(config: pytest.Config) -> int:
                 changes.wait(None)
     except KeyboardInterrupt:
         print("\nStopped watching. Bye for now.")
-        return 0
+        return int(pytest.ExitCode.INTERRUPTED)
     finally:
         changes.stop()
 
@@ -149,6 +150,8 @@ def run_forked(args: Sequence[str], changes: Changes) -> bool:
         status = 1
         try:
             os.environ[WATCHING] = "1"
+            if sys.stdout.isatty():
+                sys.stdout.write("\x1b[2J\x1b[H")  # a clean screen for each run
             status = int(pytest.main(list(args)))
         finally:
             sys.stdout.flush()
@@ -162,11 +165,17 @@ def run_forked(args: Sequence[str], changes: Changes) -> bool:
             if changes.wait(0.02):
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
+                cancelled(pid)
                 return True
     except BaseException:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         raise
+
+
+def cancelled(pid: int) -> None:
+    """Tell the next runs that this one was ended on purpose, not by a crash in a koan."""
+    os.environ[CANCELLED] = ",".join([*os.environ.get(CANCELLED, "").split(",")[-20:], str(pid)])
 
 
 def run_fresh(args: Sequence[str], changes: Changes) -> bool:
@@ -178,6 +187,7 @@ def run_fresh(args: Sequence[str], changes: Changes) -> bool:
             if changes.wait(0.05):
                 child.kill()
                 child.wait()
+                cancelled(child.pid)
                 return True
         return False
     finally:

@@ -12,11 +12,31 @@ pytest_plugins = ("pytester",)
 ROOT = Path(__file__).resolve().parent.parent
 
 
+WIDTH = 80  # every screen in these tests is drawn at this width, whatever the terminal
+
+
 @pytest.fixture(autouse=True)
 def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The learner's screen depends on these; each test sets what it needs."""
-    for name in ("CI", "NO_COLOR", "FORCE_COLOR", "PYTEST_ADDOPTS"):
+    for name in ("CI", "NO_COLOR", "FORCE_COLOR", "PY_COLORS", "PYTEST_ADDOPTS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", str(WIDTH))
+    monkeypatch.setenv("TERM", "xterm-256color")
+
+
+def screen(result: pytest.RunResult) -> str:
+    """The learner's screen: what the plugin drew under pytest's own output."""
+    lines = [line.rstrip() for line in result.outlines]
+    starts = [n for n, line in enumerate(lines) if "Dagster Koans " in line]
+    assert starts, "no screen was drawn:\n" + "\n".join(lines)
+    return "\n".join(lines[starts[-1] :]).rstrip("\n") + "\n"
+
+
+def output_above_screen(result: pytest.RunResult) -> str:
+    """What pytest itself printed, above the screen."""
+    lines = [line.rstrip() for line in result.outlines]
+    starts = [n for n, line in enumerate(lines) if "Dagster Koans " in line]
+    return "\n".join(lines[: starts[-1]] if starts else lines)
 
 
 @pytest.fixture

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ARITHMETIC, WORDS, solve, write_lesson
-
-
-def screen(result: pytest.RunResult) -> str:
-    return "\n".join(line.rstrip() for line in result.outlines)
+from conftest import ARITHMETIC, WORDS, screen, solve, write_lesson
 
 
 def test_a_fresh_path_shows_the_progress_the_lessons_and_the_first_blank(

@@ -1,0 +1,144 @@
+"""The run's arguments, read and checked once: which track, which lessons, which of our options.
+
+Everything that can be wrong with an option is a usage error (pytest's exit 4) naming it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from dagster_koans.path import LearningPath, Lesson
+
+TRACKS = ("koans", "solutions")
+DEFAULT_TIMEOUT = 5.0
+ONCE_ONLY = ("reset", "yes", "compare", "hint", "collectonly")  # refused with --watch
+
+
+@dataclass(frozen=True)
+class KoansOptions:
+    root: Path
+    track: str  # "koans" or "solutions": the folder every argument lies in
+    invocation_dir: Path
+    targets: tuple[Path, ...]  # what the arguments name, without any `::koan` part
+    named: frozenset[tuple[str, str]]  # (lesson stem, koan name) named by a `file::koan` id
+    keyword: bool  # -k or -m picks koans by name or mark
+    hint: bool
+    compare: Lesson | None
+    spoilers: bool
+    fresh: bool  # run every koan, trusting nothing known before running
+    trust_history: bool  # may a koan that passed with unchanged code be counted without running?
+    timeout: float | None  # seconds; None when pytest-timeout's --timeout decides, or 0 was given
+    collect_only: bool
+    tracebacks: bool  # the learner asked for pytest's tracebacks with --tb
+
+    @property
+    def narrowed(self) -> bool:
+        """True when the run picks koans by name, not whole lessons."""
+        return self.keyword or bool(self.named)
+
+    def covers(self, stem: str) -> bool:
+        """True when an argument names the lesson's file or a folder holding it."""
+        file = self.root / self.track / f"{stem}.py"
+        return any(target == file or target in file.parents for target in self.targets)
+
+    @property
+    def command(self) -> str:
+        """The track folder as the learner would type it from where they ran pytest."""
+        folder = self.root / self.track
+        try:
+            relative = folder.relative_to(self.invocation_dir)
+        except ValueError:
+            return str(folder)
+        return f"{relative}/" if str(relative) != "." else "."
+
+
+def arg_targets(config: pytest.Config) -> tuple[Path, ...]:
+    return tuple(
+        (config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args
+    )
+
+
+def chosen_track(config: pytest.Config) -> str | None:
+    """The folder of the run, when every argument lies in `koans/` or in `solutions/`."""
+    tracks = set()
+    for target in arg_targets(config):
+        for track in TRACKS:
+            folder = config.rootpath / track
+            if target == folder or folder in target.parents:
+                tracks.add(track)
+                break
+        else:
+            return None
+    return tracks.pop() if len(tracks) == 1 else None
+
+
+def read_timeout(config: pytest.Config) -> float | None:
+    raw = str(config.getini("koans_timeout")).strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise pytest.UsageError(
+            f"koans_timeout must be a number of seconds, such as 10 (0 for no limit), not {raw!r}"
+        )
+    if config.getoption("timeout", None):
+        return None  # pytest-timeout's own --timeout decides
+    return seconds or None
+
+
+def read_options(config: pytest.Config, track: str, path: LearningPath) -> KoansOptions:
+    """Read and check the options of a koans run; raise a usage error naming what is wrong."""
+    wanted = config.getoption("compare")
+    compare = path.lesson(wanted) if wanted is not None else None
+    if wanted is not None and compare is None:
+        numbers = ", ".join(lesson.number for lesson in path.lessons)
+        raise pytest.UsageError(f"--compare takes a lesson number ({numbers}), not {wanted!r}")
+    if config.getoption("spoilers") and wanted is None:
+        raise pytest.UsageError("--spoilers goes with --compare NN")
+    if config.getoption("numprocesses", None):
+        raise pytest.UsageError(
+            "-n (pytest-xdist) is not for the koans: the path is one screen drawn by one process, "
+            "and a run takes about a second. Run without -n."
+        )
+    named = set()
+    for arg in config.args:
+        file, _, name = arg.partition("::")
+        if name:
+            named.add((Path(file).stem, name.split("[")[0].split("::")[0]))
+    fresh = bool(config.getoption("koans_fresh"))
+    return KoansOptions(
+        root=config.rootpath,
+        track=track,
+        invocation_dir=config.invocation_params.dir,
+        targets=arg_targets(config),
+        named=frozenset(named),
+        keyword=bool(config.getoption("keyword") or config.getoption("markexpr")),
+        hint=bool(config.getoption("hint")),
+        compare=compare,
+        spoilers=bool(config.getoption("spoilers")),
+        fresh=fresh,
+        trust_history=track == "koans" and not fresh and not os.environ.get("CI"),
+        timeout=read_timeout(config),
+        collect_only=bool(config.getoption("collectonly")),
+        tracebacks=any(
+            arg == "--tb" or arg.startswith("--tb=") for arg in config.invocation_params.args
+        ),
+    )
+
+
+def refuse_with_watch(config: pytest.Config) -> None:
+    """Options that act once make no sense in a watcher that runs again after every save."""
+    for name in ONCE_ONLY:
+        if config.getoption(name, None):
+            flag = {"collectonly": "--collect-only"}.get(name, f"--{name}")
+            raise pytest.UsageError(
+                f"{flag} acts once and cannot go with --watch: run it on its own, then watch."
+            )
+    if config.getoption("numprocesses", None):
+        raise pytest.UsageError("-n (pytest-xdist) cannot go with --watch.")
