@@ -25,10 +25,8 @@ class Blank:
     def __init__(self, marker: str) -> None:
         object.__setattr__(self, "_marker", marker)
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # for pytest's assertion messages: `assert 2 == __`
         return self._marker
-
-    __str__ = __repr__
 
     def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
         raise BlankError(f"the blank {self._marker} is still empty: fill it in")
@@ -37,7 +35,8 @@ class Blank:
         self._refuse()
 
     # Every operator a koan might apply to a value refuses, so an empty blank can't pass.
-    __setattr__ = __delattr__ = __call__ = __bool__ = __len__ = __iter__ = _refuse
+    # str() refuses too: `dg.EnvVar(__)` would otherwise quietly name a variable "__".
+    __str__ = __setattr__ = __delattr__ = __call__ = __bool__ = __len__ = __iter__ = _refuse
     __contains__ = __getitem__ = __setitem__ = __delitem__ = __hash__ = _refuse
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse  # type: ignore[assignment]
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse

@@ -44,6 +44,9 @@ class Verdict:
     line: int | None = None  # the line of the koan's file to look at
     message: tuple[str, ...] = ()
     output: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # (heading, text)
+    # For BLANK, how the empty blank showed: "used" (it refused an operation), "rejected" (an
+    # error on the blank's own line), "source" (known from the source, the koan failed elsewhere)
+    reason: str = field(default="source", compare=False)
 
     @property
     def resolved(self) -> bool:
@@ -188,12 +191,16 @@ def judge_failure(
     output: tuple[tuple[str, str], ...] = (),
 ) -> Verdict:
     """What a failed koan tells the learner."""
-    if blanks:
-        return Verdict(Outcome.BLANK, blanks[0], output=output)
     for link in exception_chain(error):
         if isinstance(link, BlankError):
-            return Verdict(Outcome.BLANK, last_line_in(file, link.__traceback__), output=output)
+            # Used deep inside Dagster, its own traceback may never pass through the koan.
+            line = last_line_in(file, link.__traceback__) or (blanks[0] if blanks else None)
+            return Verdict(Outcome.BLANK, line, output=output, reason="used")
     surfaced = last_line_in(file, error.__traceback__)
+    if surfaced in blanks:
+        return Verdict(Outcome.BLANK, surfaced, output=output, reason="rejected")
+    if blanks:
+        return Verdict(Outcome.BLANK, blanks[0], output=output)
     text = safe_text(error)
     if type(error).__name__ == "Failed" and text.startswith("Timeout"):
         seconds = text.split("(>")[-1].split("s)")[0]
