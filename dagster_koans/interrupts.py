@@ -13,6 +13,7 @@ import ctypes
 import os
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 GRACE = 0.2  # seconds for Python's own handling to act before the watcher does
@@ -21,7 +22,8 @@ GRACE = 0.2  # seconds for Python's own handling to act before the watcher does
 class Interrupts:
     """Installed for one koans run (main thread only); `stop` puts everything back."""
 
-    def __init__(self) -> None:
+    def __init__(self, heard: Callable[[], None]) -> None:
+        self.heard = heard  # called once the run has answered a signal
         self.received = False  # a Ctrl-C or SIGTERM arrived during the run
         self._noticed = threading.Event()
         self._main = threading.main_thread().ident
@@ -37,6 +39,7 @@ class Interrupts:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.received = True
         self._noticed.set()
+        self.heard()
         raise KeyboardInterrupt
 
     def _watch(self) -> None:
@@ -48,7 +51,7 @@ class Interrupts:
             if not data or 0 in data:  # stopped
                 os.close(self._read)
                 return
-            if not {signal.SIGINT, signal.SIGTERM} & set(data):
+            if not set(self._previous) & set(data):
                 continue
             self.received = True
             if self._noticed.wait(GRACE):
@@ -58,6 +61,7 @@ class Interrupts:
             ctypes.pythonapi.PyThreadState_SetAsyncExc(
                 ctypes.c_ulong(self._main or 0), ctypes.py_object(KeyboardInterrupt)
             )
+            self.heard()
 
     def stop(self) -> None:
         signal.set_wakeup_fd(self._previous_fd)

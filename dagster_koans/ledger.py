@@ -6,12 +6,14 @@ plugin's, a hand edit, a half-written file) is discarded with a note, never trus
 
 from __future__ import annotations
 
+import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 CACHE_KEY = "dagster_koans/ledger"
-RUNNING_KEY = "dagster_koans/running"  # the koan running now: left behind if the process dies
 
 
 def _strings(value: Any) -> dict[str, str] | None:
@@ -28,13 +30,11 @@ class Ledger:
         self.notes: list[str] = []
         data: Any = cache.get(CACHE_KEY, {}) if cache is not None else {}
         passes = _strings(data.get("passes", {})) if isinstance(data, dict) else None
-        stuck = _strings(data.get("stuck", {})) if isinstance(data, dict) else None
         imported = _strings(data.get("imported", {})) if isinstance(data, dict) else None
         ever = data.get("ever_passed", []) if isinstance(data, dict) else None
         started = data.get("started") if isinstance(data, dict) else None
         if (
             passes is None
-            or stuck is None
             or imported is None
             or not isinstance(ever, list)
             or not all(isinstance(key, str) for key in ever)
@@ -44,23 +44,35 @@ class Ledger:
                 "The koans' history in .pytest_cache was not readable and was discarded: "
                 "every koan runs this time."
             )
-            passes, stuck, imported, ever, started = {}, {}, {}, [], None
+            passes, imported, ever, started = {}, {}, [], None
+        # Files the guard process writes too (see guard.py): plain files, not cache values.
+        folder = cache.mkdir("dagster_koans") if cache is not None else Path(tempfile.mkdtemp())
+        self.stuck_file = folder / "stuck.json"
+        self.running_file = folder / "running"
         self.passes: dict[str, str] = passes  # key -> fingerprint of the code that passed
-        self.stuck: dict[str, str] = stuck  # key -> fingerprint of code that had to be killed
+        # key -> fingerprint of code the guard had to end: it never finished
+        self.stuck: dict[str, str] = self._read_stuck()
         self.ever_passed: set[str] = set(ever)
         # lesson stem -> digest of the module-level code that last imported without error
         self.imported: dict[str, str] = imported
         self.started: float | None = started  # when the learner first ran the path
         self.abrupt: str | None = self._left_running()
 
+    def _read_stuck(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.stuck_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return _strings(data) or {}
+
     def _left_running(self) -> str | None:
         """The koan a previous run was running when its process ended without a word."""
-        if self._cache is None:
+        try:
+            left = self.running_file.read_text(encoding="utf-8")
+        except (OSError, ValueError):
             return None
-        left = self._cache.get(RUNNING_KEY, None)
-        if left is not None:
-            self._cache.set(RUNNING_KEY, None)
-        return left if isinstance(left, str) else None
+        self.running_file.unlink(missing_ok=True)
+        return left or None
 
     def passed_with(self, key: str, fingerprint: str | None) -> bool:
         """True when the koan passed before with exactly this code."""
@@ -71,7 +83,8 @@ class Ledger:
         return fingerprint is not None and self.stuck.get(key) == fingerprint
 
     def record(self, key: str, fingerprint: str | None, passed: bool) -> None:
-        self.stuck.pop(key, None)
+        if self.stuck.pop(key, None) is not None:
+            self.stuck_file.write_text(json.dumps(self.stuck), encoding="utf-8")
         if passed and fingerprint is not None:
             self.passes[key] = fingerprint
             self.ever_passed.add(key)
@@ -80,8 +93,10 @@ class Ledger:
 
     def running(self, nodeid: str | None) -> None:
         """Say which koan runs now (None: none), so a run that dies can be named by the next."""
-        if self._cache is not None:
-            self._cache.set(RUNNING_KEY, nodeid)
+        if nodeid is None:
+            self.running_file.unlink(missing_ok=True)
+        else:
+            self.running_file.write_text(nodeid, encoding="utf-8")
 
     def save(self) -> None:
         if self._cache is not None:
@@ -89,7 +104,6 @@ class Ledger:
                 CACHE_KEY,
                 {
                     "passes": self.passes,
-                    "stuck": self.stuck,
                     "ever_passed": sorted(self.ever_passed),
                     "imported": self.imported,
                     "started": self.started,

@@ -1,37 +1,85 @@
-"""Restoring a lesson file as shipped, after keeping the learner's copy as a backup."""
+"""Restoring a lesson file as shipped, after keeping the learner's copy as a backup.
+
+"As shipped" never depends on git: a learner may have committed their answers, pushed them to
+a fork, or have no git at all. A koan file is its solution with the blank lines put back, and
+those lines are kept in `solutions/shipped_blanks.json` (a test in `tests/` proves that it
+rebuilds every file in `koans/` exactly; `python -m dagster_koans.reset --record`, run at the
+project's root, writes it after a lesson changes).
+"""
 
 from __future__ import annotations
 
-import subprocess
+import json
+import sys
 import time
 from pathlib import Path
 
 from dagster_koans.path import Lesson
 
 STATE_FOLDER = ".koans"  # the one git-ignored folder at the root for what the plugin keeps
+SHIPPED = "solutions/shipped_blanks.json"
 
 
-def shipped_text(root: Path, relative: str) -> str | None:
-    """The file as the project shipped it: upstream's copy if known, else the last commit's."""
-    for revision in ("origin/HEAD", "HEAD"):
-        shown = subprocess.run(
-            ["git", "show", f"{revision}:{relative}"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
+def shipped_text(root: Path, lesson: Lesson) -> str | None:
+    """The koan file as shipped: the solution, with each blank line as it was."""
+    try:
+        blanks: dict[str, str] = json.loads((root / SHIPPED).read_text(encoding="utf-8"))[
+            lesson.stem
+        ]
+        solution = (root / "solutions" / lesson.filename).read_text(encoding="utf-8")
+    except (OSError, ValueError, KeyError):
+        return None
+    lines = solution.splitlines(keepends=True)
+    for number, text in blanks.items():
+        index = int(number) - 1
+        if index >= len(lines):
+            return None
+        ending = lines[index][len(lines[index].rstrip("\r\n")) :]
+        lines[index] = text + ending
+    return "".join(lines)
+
+
+def record(root: Path) -> dict[str, dict[str, str]]:
+    """The blank lines of every koan file, by lesson and line number (for maintainers)."""
+    found: dict[str, dict[str, str]] = {}
+    for koan in sorted((root / "koans").glob("[0-9][0-9]_*.py")):
+        solution = root / "solutions" / koan.name
+        if not solution.exists():
+            continue
+        pairs = zip(
+            koan.read_text(encoding="utf-8").splitlines(),
+            solution.read_text(encoding="utf-8").splitlines(),
+            strict=False,
         )
-        if shown.returncode == 0:
-            return shown.stdout
-    return None
+        found[koan.stem] = {str(n): k for n, (k, s) in enumerate(pairs, 1) if k != s}
+    return found
+
+
+def backup(root: Path, lesson: Lesson, current: bytes) -> Path:
+    """Keep the learner's copy under a name no other backup has, not even one a second ago."""
+    backups = root / STATE_FOLDER / "backups"
+    backups.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 1000):
+        suffix = "" if attempt == 1 else f"-{attempt}"
+        try:
+            with open(backups / f"{lesson.stem}.{stamp}{suffix}.py", "xb") as file:
+                file.write(current)
+                return Path(file.name)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free backup name for {lesson.stem} in {backups}")
 
 
 def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[int, str]:
     """Restore `koans/<lesson>`; returns pytest's exit status and what to tell the learner."""
     relative = f"koans/{lesson.filename}"
-    shipped = shipped_text(root, relative)
+    shipped = shipped_text(root, lesson)
     if shipped is None:
-        return 4, f"Cannot find the shipped {relative}: is this a git clone of the project?"
+        return 4, (
+            f"Cannot rebuild {relative} as shipped: solutions/{lesson.filename} or "
+            f"{SHIPPED} is missing or changed."
+        )
     file = root / relative
     current = file.read_bytes() if file.exists() else None
     if current == shipped.encode():
@@ -43,10 +91,13 @@ def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[int, str]
         )
     message = f"Restored {relative} as shipped."
     if current is not None:
-        backups = root / STATE_FOLDER / "backups"
-        backups.mkdir(parents=True, exist_ok=True)
-        backup = backups / f"{lesson.stem}.{time.strftime('%Y%m%d-%H%M%S')}.py"
-        backup.write_bytes(current)
-        message += f" Your copy is kept at {backup.relative_to(root)}."
+        kept = backup(root, lesson, current)
+        message += f" Your copy is kept at {kept.relative_to(root)}."
     file.write_text(shipped, encoding="utf-8")
     return 0, message
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--record"]:
+    project = Path.cwd()
+    (project / SHIPPED).write_text(json.dumps(record(project), indent=1, sort_keys=True) + "\n")
+    print(f"Wrote {SHIPPED} from koans/ and solutions/.")

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from dagster_koans.fixtures import freeze_heap
+from dagster_koans.guard import Guard
 from dagster_koans.interrupts import Interrupts
 from dagster_koans.ledger import Ledger
 from dagster_koans.options import KoansOptions
@@ -62,6 +63,7 @@ class KoansRun:
         self.workdir = Path(tempfile.mkdtemp(prefix="dagster-koans-"))
         self._koan_items: dict[str, int] = {}  # koan key -> items of it still to report
         self.interrupts: Interrupts | None = None
+        self.guard = Guard(self.ledger.stuck_file, self.ledger.running_file)
         self.exitstatus = 0
         self._read_files()
         self._notice_abrupt_end()
@@ -272,7 +274,7 @@ class KoansRun:
 
     def pytest_sessionstart(self) -> None:
         if threading.current_thread() is threading.main_thread():
-            self.interrupts = Interrupts()
+            self.interrupts = Interrupts(self.guard.heard_interrupt)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -287,6 +289,18 @@ class KoansRun:
             os.chdir(cwd)
             os.environ.clear()
             os.environ.update(environ)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        """The guard watches the koan's own code (as the time limit does), not its fixtures."""
+        koan = self.koan_for(item)
+        if koan is None or not self.options.timeout:
+            return (yield)
+        self.guard.start(item.nodeid, koan.key, self.fingerprint(koan) or "-", self.options.timeout)
+        try:
+            return (yield)
+        finally:
+            self.guard.done()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -363,6 +377,7 @@ class KoansRun:
         try:
             yield
         finally:
+            self.guard.stop()
             self.ledger.running(None)
             self.ledger.save()
             shutil.rmtree(self.workdir, ignore_errors=True)

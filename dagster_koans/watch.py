@@ -39,6 +39,8 @@ class Changes:
         return name.endswith(".py") and Path(name).parent == self.folder
 
     def _start_observer(self) -> Callable[[], None] | None:
+        """Watch the folder, and its parent for the folder itself being deleted and made again
+        (a `git checkout` or `git stash` may do that): the new folder is watched in turn."""
         try:
             from watchdog.events import FileSystemEvent, FileSystemEventHandler
             from watchdog.observers import Observer
@@ -48,16 +50,25 @@ class Changes:
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
-                if event.event_type == "opened" or event.event_type == "closed_no_write":
+                if event.event_type in ("opened", "closed_no_write"):
                     return
                 for path in (event.src_path, getattr(event, "dest_path", "")):
-                    if path and changes._relevant(path):
-                        changes._events.put(os.fsdecode(path))
+                    name = os.fsdecode(path) if path else ""
+                    if name == str(changes.folder) and event.event_type in ("created", "moved"):
+                        observer.schedule(handler, str(changes.folder), recursive=False)
+                        changes._events.put(name)
+                    elif name and changes._relevant(name):
+                        changes._events.put(name)
 
-        observer = Observer()
-        observer.schedule(Handler(), str(self.folder), recursive=False)
+        observer, handler = Observer(), Handler()
         observer.daemon = True
-        observer.start()
+        try:
+            observer.schedule(handler, str(self.folder), recursive=False)
+            observer.schedule(handler, str(self.folder.parent), recursive=False)
+            observer.start()
+        except OSError as error:  # e.g. the system's limit on inotify watches
+            print(f"Watching by polling: the system's file watcher could not start ({error}).")
+            return None
         return lambda: (observer.stop(), observer.join(1))[0]
 
     def _start_polling(self) -> Callable[[], None]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from conftest import DAGSTER_LESSON, solve, write_lesson
+from conftest import DAGSTER_LESSON, screen, solve, write_lesson
 
 
 def lines(result: pytest.RunResult) -> list[str]:
@@ -176,18 +179,17 @@ def test_hint_on_a_finished_path_is_a_usage_error(two_lessons: pytest.Pytester) 
     assert "every koan of this run is solved" in "\n".join(result.errlines)
 
 
+def record_shipped(project: pytest.Pytester) -> None:
+    """What the project's maintainers run after writing a lesson."""
+    subprocess.run(
+        [sys.executable, "-m", "dagster_koans.reset", "--record"], cwd=project.path, check=True
+    )
+
+
 def test_reset_keeps_a_backup_and_asks_before_replacing_answers(
     two_lessons: pytest.Pytester,
 ) -> None:
-    import subprocess
-
-    subprocess.run(["git", "init", "-q"], cwd=two_lessons.path, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=two_lessons.path, check=True)
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "shipped"],
-        cwd=two_lessons.path,
-        check=True,
-    )
+    record_shipped(two_lessons)
     shipped = (two_lessons.path / "koans" / "01_arithmetic.py").read_text()
     solve(two_lessons, "01_arithmetic")
     mine = (two_lessons.path / "koans" / "01_arithmetic.py").read_text()
@@ -202,4 +204,141 @@ def test_reset_keeps_a_backup_and_asks_before_replacing_answers(
     assert (two_lessons.path / "koans" / "01_arithmetic.py").read_text() == shipped
     backups = list((two_lessons.path / ".koans" / "backups").glob("01_arithmetic.*.py"))
     assert [b.read_text() for b in backups] == [mine]
-    assert f"Your copy is kept at .koans/backups/{backups[0].name}" in text(done)
+
+
+def test_reset_needs_no_git_and_ignores_committed_answers(
+    two_lessons: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record_shipped(two_lessons)
+    shipped = (two_lessons.path / "koans" / "01_arithmetic.py").read_text()
+    for command in (["init", "-q"], ["add", "-A"]):
+        subprocess.run(["git", *command], cwd=two_lessons.path, check=True)
+    solve(two_lessons, "01_arithmetic")
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "my answers"],
+        cwd=two_lessons.path,
+        check=True,
+    )
+    monkeypatch.setenv("PATH", "")  # no git to ask
+    done = two_lessons.runpytest("koans/", "--reset", "01", "--yes")
+    assert done.ret == 0, text(done)
+    assert (two_lessons.path / "koans" / "01_arithmetic.py").read_text() == shipped
+
+
+def test_two_resets_in_one_second_keep_both_backups(two_lessons: pytest.Pytester) -> None:
+    record_shipped(two_lessons)
+    koan = two_lessons.path / "koans" / "01_arithmetic.py"
+    for answer in ("first", "second"):
+        koan.write_text(koan.read_text() + f"\n# {answer}\n")
+        assert two_lessons.runpytest("koans/", "--reset", "01", "--yes").ret == 0
+    backups = sorted((two_lessons.path / ".koans" / "backups").glob("01_arithmetic.*.py"))
+    assert sorted(b.read_text().splitlines()[-1] for b in backups) == ["# first", "# second"]
+
+
+def test_a_koan_stuck_in_c_code_is_ended_named_and_remembered(
+    two_lessons: pytest.Pytester,
+) -> None:
+    fill(two_lessons, "01_arithmetic", "total == __", "total == 2\n    sum(range(10**14))")
+    result = two_lessons.runpytest_subprocess("koans/", "-o", "koans_timeout=1", timeout=120)
+    said = text(result) + "\n".join(result.errlines)
+    assert "Stopped: koans/01_arithmetic.py::test_adding did not finish" in said
+    again = two_lessons.runpytest_subprocess("koans/", "-o", "koans_timeout=1", timeout=120)
+    assert again.ret == 1
+    assert "Last time this koan never finished and the run had to be ended." in screen(again)
+    assert "ended abruptly" not in text(again)  # the guard already said why
+
+
+def test_a_koan_that_leaves_a_thread_running_does_not_keep_the_run_alive(
+    two_lessons: pytest.Pytester,
+) -> None:
+    lingering = (
+        "total == 2\n"
+        "    import threading, time\n"
+        "    threading.Thread(target=time.sleep, args=(600,), name='forgotten').start()"
+    )
+    fill(two_lessons, "01_arithmetic", "total == __", lingering)
+    result = two_lessons.runpytest_subprocess("koans/", timeout=120)
+    assert result.ret == 1
+    assert "A koan left a thread running (forgotten): the run ends without it." in text(result)
+
+
+def test_a_run_ended_by_os_exit_is_named_by_the_next_run(two_lessons: pytest.Pytester) -> None:
+    fill(two_lessons, "01_arithmetic", "total == __", "total == 2\n    import os\n    os._exit(0)")
+    two_lessons.runpytest_subprocess("koans/", timeout=120)
+    result = two_lessons.runpytest_subprocess("koans/", timeout=120)
+    assert (
+        "koans: The previous run ended abruptly while koans/01_arithmetic.py::test_adding was "
+        "running (os._exit, a crash, or the process was killed): its screen was never drawn."
+    ) in lines(result)
+
+
+def test_a_lesson_saved_with_a_byte_order_mark_imports(two_lessons: pytest.Pytester) -> None:
+    solve(two_lessons, "02_words")
+    koan = two_lessons.path / "koans" / "02_words.py"
+    koan.write_bytes(b"\xef\xbb\xbf" + koan.read_bytes())
+    result = two_lessons.runpytest("koans/")
+    assert " + 02 words       1/1" in screen(result)
+    assert "does not import" not in screen(result)
+
+
+def test_a_file_a_koan_writes_to_a_relative_path_never_lands_in_the_project(
+    two_lessons: pytest.Pytester,
+) -> None:
+    fill(two_lessons, "01_arithmetic", "total == __", "total == 2\n    open('litter.txt', 'w')")
+    two_lessons.runpytest("koans/")
+    assert not (two_lessons.path / "litter.txt").exists()
+    assert not list(two_lessons.path.rglob("litter.txt"))
+
+
+@pytest.mark.parametrize("raised", ["SystemExit", "KeyboardInterrupt"])
+def test_a_lesson_that_exits_while_imported_is_named_with_its_line(
+    two_lessons: pytest.Pytester, raised: str
+) -> None:
+    solve(two_lessons, "02_words")
+    koan = two_lessons.path / "koans" / "01_arithmetic.py"
+    koan.write_text(koan.read_text() + f"\nraise {raised}\n")
+    result = two_lessons.runpytest("koans/")
+    assert result.ret == 1
+    assert "koans/01_arithmetic.py, line 16 does not import" in screen(result)
+    assert f"The file raises {raised} while it is imported: remove that line." in screen(result)
+    assert " + 02 words       1/1" in screen(result)
+    assert "INTERNALERROR" not in text(result)
+
+
+def test_an_error_whose_message_cannot_be_shown_is_still_told_at_its_line(
+    two_lessons: pytest.Pytester,
+) -> None:
+    broken = (
+        "total == 2\n"
+        "    class Odd(Exception):\n"
+        "        def __str__(self):\n"
+        "            raise ValueError('no')\n"
+        "    raise Odd()"
+    )
+    fill(two_lessons, "01_arithmetic", "total == __", broken)
+    result = two_lessons.runpytest("koans/")
+    assert result.ret == 1
+    assert "  Line 13 raised an error:" in screen(result)
+    assert "Odd: (its message could not be shown: ValueError in __str__)" in screen(result)
+    assert "INTERNALERROR" not in text(result)
+
+
+def test_colour_codes_never_reach_the_panel_cut_in_half(two_lessons: pytest.Pytester) -> None:
+    fill(two_lessons, "01_arithmetic", "total == __", "total == 'x' * 200")
+    result = two_lessons.runpytest("koans/", "--color=yes")
+    drawn = screen(result)
+    assert "Not yet: the assertion on line 9 failed." in drawn
+    import re
+
+    assert not re.search(r"\x1b(?!\[[0-9;]*m)", drawn)  # every escape is whole
+
+
+@pytest.mark.parametrize(
+    "once", [["--reset", "01", "--yes"], ["--compare", "01"], ["--hint"], ["--collect-only"]]
+)
+def test_options_that_act_once_are_refused_with_watch(
+    two_lessons: pytest.Pytester, once: list[str]
+) -> None:
+    result = two_lessons.runpytest("koans/", "--watch", *once)
+    assert result.ret == 4
+    assert f"{once[0]} acts once and cannot go with --watch" in "\n".join(result.errlines)

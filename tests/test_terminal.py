@@ -6,8 +6,8 @@ pytester's output is never a terminal, so these runs get a pseudo-terminal of th
 from __future__ import annotations
 
 import os
-import re
 import pty
+import re
 import subprocess
 import sys
 
