@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -110,3 +111,22 @@ def test_ptw_finds_its_options_in_the_projects_config() -> None:
     assert shown.stdout.strip().splitlines()[-1] == (
         "[('--clear', True), ('--ext', '.py'), ('--nobeep', True), ('--runner', 'pytest')]"
     )
+
+
+def test_a_koans_folder_deleted_and_made_again_is_still_watched(
+    two_lessons: pytest.Pytester, watcher: Watcher
+) -> None:
+    assert "0/3 koans" in watcher.next_screen()
+    koans = two_lessons.path / "koans"
+    saved = {file.name: file.read_text() for file in koans.glob("*.py")}
+    shutil.rmtree(koans)  # as `git checkout` of another branch may do
+    watcher.next_screen()
+    koans.mkdir()
+    for name, source in saved.items():
+        (koans / name).write_text(source)
+    time.sleep(0.5)
+    solve(two_lessons, "02_words")
+    deadline = time.monotonic() + 60
+    while "1/3 koans" not in watcher.next_screen(timeout=60):
+        assert time.monotonic() < deadline, "".join(watcher.output)
+    assert watcher.stop() == 2
