@@ -333,11 +333,13 @@ class KoansRun:
         self.standing.verdicts[koan.key] = worse(self.standing.verdicts.get(koan.key), verdict)
         # Named in --junitxml, so tools (and the project's tests) can read each koan's verdict.
         item.user_properties[:] = [
-            p for p in item.user_properties if p[0] not in ("koan", "blank_reason")
+            p for p in item.user_properties if p[0] not in ("koan", "blank_reason", "call_seconds")
         ]
         item.user_properties.append(("koan", verdict.outcome.value))
         if verdict.outcome is Outcome.BLANK:
             item.user_properties.append(("blank_reason", verdict.reason))
+        if report.when == "call":  # the koan's own time, without its fixtures (the benchmark)
+            item.user_properties.append(("call_seconds", f"{report.duration:.4f}"))
         if report.when == "teardown":
             self._finish(koan, item)
         return report
