@@ -163,23 +163,26 @@ def scan_file(file: Path) -> ScannedFile:
 BROAD = frozenset({"Exception", "BaseException", "DagsterError"})
 
 
-def broad_raises(node: ast.AST) -> tuple[int, ...]:
-    """Lines where `pytest.raises` is given a class that would catch almost any error."""
-    lines = set()
-    for call in ast.walk(node):
-        if (
-            isinstance(call, ast.Call)
-            and isinstance(call.func, ast.Attribute)
-            and call.func.attr == "raises"
-            and call.args
+def blanks_and_broad_raises(node: ast.AST) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """In one walk of a koan: the lines naming a blank, and the lines where `pytest.raises` is
+    given a class that would catch almost any error."""
+    blanks, broad = set(), set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            if child.id in BLANK_NAMES:
+                blanks.add(child.lineno)
+        elif (
+            isinstance(child, ast.Call)
+            and isinstance(child.func, ast.Attribute)
+            and child.func.attr == "raises"
+            and child.args
         ):
-            caught = call.args[0]
-            names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
-            for name in names:
+            caught = child.args[0]
+            for name in caught.elts if isinstance(caught, ast.Tuple) else [caught]:
                 final = name.attr if isinstance(name, ast.Attribute) else getattr(name, "id", "")
                 if final in BROAD:
-                    lines.add(call.lineno)
-    return tuple(sorted(lines))
+                    broad.add(child.lineno)
+    return tuple(sorted(blanks)), tuple(sorted(broad))
 
 
 def scan_source(text: str) -> ScannedFile:
@@ -193,19 +196,15 @@ def scan_source(text: str) -> ScannedFile:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
             "test"
         ):
-            blanks = {
-                name.lineno
-                for name in ast.walk(node)
-                if isinstance(name, ast.Name) and name.id in BLANK_NAMES
-            }
+            blanks, broad = blanks_and_broad_raises(node)
             functions.append(
                 KoanSource(
                     name=node.name,
                     first_line=min([node.lineno, *(d.lineno for d in node.decorator_list)]),
                     last_line=node.end_lineno or node.lineno,
                     docstring=ast.get_docstring(node) or "",
-                    blanks=tuple(sorted(blanks)),
-                    broad_raises=broad_raises(node),
+                    blanks=blanks,
+                    broad_raises=broad,
                 )
             )
     names = [fn.name for fn in functions]

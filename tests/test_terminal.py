@@ -117,21 +117,15 @@ def test_a_narrow_terminal_keeps_every_lessons_count(two_lessons: pytest.Pyteste
 def test_the_commands_suggested_work_from_where_pytest_was_run(
     two_lessons: pytest.Pytester,
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "."],
-        cwd=two_lessons.path / "koans",
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": str(WIDTH)},
-        check=False,
-    )
-    assert "  Stuck?  pytest . --hint" in result.stdout
-    hinted = subprocess.run(
-        [sys.executable, "-m", "pytest", ".", "--hint"],
-        cwd=two_lessons.path / "koans",
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": str(WIDTH)},
-        check=False,
-    )
-    assert "  Hint: Think about test_adding." in hinted.stdout
+    def inside_koans(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", ".", *args],
+            cwd=two_lessons.path / "koans",
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": str(WIDTH)},
+            check=False,
+        ).stdout
+
+    assert "  Stuck?  pytest . --hint" in inside_koans()
+    assert "  Hint: Think about test_adding." in inside_koans("--hint")
