@@ -147,9 +147,14 @@ class KoansRun:
                 self.ledger.imported.get(lesson.stem),
                 solution.module_fingerprint(self.salt),
             )
-            if options.trust_history and not options.narrowed and all_known and only_koans:
-                if imports:
-                    self.unimported.add(lesson.stem)
+            if (
+                options.trust_history
+                and not options.narrowed
+                and all_known
+                and only_koans
+                and imports
+            ):
+                self.unimported.add(lesson.stem)
         if not options.narrowed:
             standing.scope.update(k.key for k in standing.path.koans if options.covers(k.lesson))
 
