@@ -63,6 +63,7 @@ class KoansRun:
         self.workdir = Path(tempfile.mkdtemp(prefix="dagster-koans-"))
         self._koan_items: dict[str, int] = {}  # koan key -> items of it still to report
         self.interrupts: Interrupts | None = None
+        self._dagster_home: str | None = None
         self.guard = Guard(self.ledger.stuck_file, self.ledger.running_file)
         self.exitstatus = 0
         self._read_files()
@@ -278,6 +279,11 @@ class KoansRun:
     # -- running ------------------------------------------------------------------------------
 
     def pytest_sessionstart(self) -> None:
+        # Dagster keeps telemetry and a default instance under $DAGSTER_HOME (else ~/.dagster):
+        # koans write neither into the learner's home nor into a DAGSTER_HOME of their own.
+        self._dagster_home = os.environ.get("DAGSTER_HOME")
+        os.environ["DAGSTER_HOME"] = str(self.workdir / "dagster_home")
+        (self.workdir / "dagster_home").mkdir()
         if threading.current_thread() is threading.main_thread():
             self.interrupts = Interrupts(self.guard.heard_interrupt)
 
@@ -410,6 +416,10 @@ class KoansRun:
         """Restore the signals; end at once after Ctrl-C, or when a koan left a thread running."""
         if self.interrupts is not None:
             self.interrupts.stop()
+        if self._dagster_home is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = self._dagster_home
         if self.config.invocation_params.plugins:
             return  # pytest.main() called with plugins of its own (a test harness): return to it
         left = [
