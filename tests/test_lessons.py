@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,19 +19,16 @@ PATH = load_path(ROOT)
 KOAN_IDS = [koan.key for koan in PATH.koans]
 
 
-def start_track(track: str, xml: Path) -> subprocess.Popen[bytes]:
+def start_track(track: str, xml: Path, home: Path) -> subprocess.Popen[bytes]:
     """Run a whole track as a learner would, fresh, writing each koan's verdict to junit."""
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        f"{track}/",
-        "--koans-fresh",
-        "-p",
-        "no:cacheprovider",
-    ]
+    home.mkdir()
     return subprocess.Popen(
-        [*command, f"--junitxml={xml}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [sys.executable, "-m", "pytest", f"{track}/", "--koans-fresh", "-p", "no:cacheprovider"]
+        + [f"--junitxml={xml}"],
+        cwd=ROOT,
+        env={**os.environ, "HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -43,16 +41,28 @@ def read_verdicts(xml: Path) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def tracks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, str]]]:
-    """Both tracks, run side by side: the shipped koans and the solutions."""
-    folder = tmp_path_factory.mktemp("tracks")
+def track_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tracks")
+
+
+@pytest.fixture(scope="module")
+def tracks(track_folder: Path) -> dict[str, dict[str, dict[str, str]]]:
+    """Both tracks, run side by side, each with a home of its own: the koans and the solutions."""
     running = {
-        track: start_track(track, folder / f"{track}.xml") for track in ("koans", "solutions")
+        track: start_track(track, track_folder / f"{track}.xml", track_folder / f"{track}-home")
+        for track in ("koans", "solutions")
     }
     for track, process in running.items():
         _, stderr = process.communicate(timeout=900)
-        assert (folder / f"{track}.xml").exists(), stderr.decode()[-3000:]
-    return {track: read_verdicts(folder / f"{track}.xml") for track in running}
+        assert (track_folder / f"{track}.xml").exists(), stderr.decode()[-3000:]
+    return {track: read_verdicts(track_folder / f"{track}.xml") for track in running}
+
+
+@pytest.mark.parametrize("track", ["koans", "solutions"])
+def test_a_whole_track_writes_nothing_into_home(
+    tracks: dict[str, dict[str, dict[str, str]]], track_folder: Path, track: str
+) -> None:
+    assert sorted(str(p) for p in (track_folder / f"{track}-home").rglob("*")) == []
 
 
 @pytest.fixture(scope="module")
