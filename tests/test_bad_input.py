@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -342,3 +343,75 @@ def test_options_that_act_once_are_refused_with_watch(
     result = two_lessons.runpytest("koans/", "--watch", *once)
     assert result.ret == 4
     assert f"{once[0]} acts once and cannot go with --watch" in "\n".join(result.errlines)
+
+
+SPINNING_ASSET = '''
+    """Spinning."""
+
+    import os
+    import time
+
+    import dagster as dg
+    from dagster._utils.interrupts import capture_interrupts
+
+    from dagster_koans import __
+
+
+    def test_spinning_in_an_asset(instance: dg.DagsterInstance) -> None:
+        """An asset that never ends, inside a Dagster run."""
+
+        @dg.asset
+        def spin() -> None:
+            open(os.environ["STARTED"], "w").close()
+            while True:
+                time.sleep(0.01)
+
+        assert dg.materialize([spin], instance=instance).success is «True»
+
+
+    def test_spinning_where_dagster_only_notes_a_signal() -> None:
+        """Dagster's own framework code, between steps, only notes a signal and goes on."""
+        with capture_interrupts():
+            open(os.environ["STARTED"], "w").close()
+            while «True»:
+                time.sleep(0.01)
+    '''
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("where", ["in_an_asset", "where_dagster_only_notes_a_signal"])
+def test_ctrl_c_inside_a_dagster_run_stops_the_run_at_once(
+    project: pytest.Pytester, signal_name: str, where: str
+) -> None:
+    import signal
+    import time
+
+    write_lesson(project, "01_spin", SPINNING_ASSET)
+    fill(project, "01_spin", "success is __", "success is True")
+    fill(project, "01_spin", "while __", "while True")
+    started = project.path / "started"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", f"koans/01_spin.py::test_spinning_{where}"]
+        + ["-o", "koans_timeout=300"],
+        cwd=project.path,
+        env={**os.environ, "STARTED": str(started)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        process.send_signal(getattr(signal, signal_name))
+        out, _ = process.communicate(timeout=60)  # Dagster alone would spin for 300 s
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 2, out
+    assert out.rstrip().endswith(
+        " Interrupted: the run stopped before the end. Run it again when ready."
+    )
+    assert "DagsterExecutionInterruptedError" not in out
