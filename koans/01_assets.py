@@ -4,19 +4,26 @@ An asset is a table, a file or a model that your code keeps up to date. In Dagst
 as a function decorated with `@dg.asset`: the function's name becomes the asset's key, and a
 parameter named after another asset says "build that one first and hand me its value". Running
 assets is called materializing them; `dg.materialize` does it and gives back a result that holds
-every output. `instance` is a quiet, temporary Dagster instance the koans hand you.
+every output. `instance` is a quiet, temporary Dagster instance the koans hand you: it records
+each run and each materialization, as a deployed Dagster does in its database.
+
+Dagster checks how your assets fit together before it runs any of them. A parameter that names
+an asset nobody defines, or two assets with one key, is a mistake in the definitions themselves,
+and Dagster refuses it with `dg.DagsterInvalidDefinitionError`.
 """
 
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from dagster_koans import __
 
 
 def test_an_asset_key_comes_from_the_function_name() -> None:
-    """Every asset has a key that names it; by default the key is the function's name."""
+    """Every asset has a key that names it everywhere in Dagster. Nothing in this decorator names
+    the asset, so Dagster takes the key from the function."""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
@@ -25,72 +32,95 @@ def test_an_asset_key_comes_from_the_function_name() -> None:
     assert users_table.key == dg.AssetKey(__)
 
 
-def test_an_asset_is_still_a_function_you_can_call() -> None:
-    """The decorator keeps your function: calling it runs the body and returns its plain value."""
+def test_calling_an_asset_runs_only_its_own_body() -> None:
+    """The decorator keeps your function: calling it runs its body and returns the plain value,
+    which makes a unit test easy. A direct call is not a run: Dagster records nothing, and you
+    hand the function its inputs yourself."""
+    calls: list[str] = []
+
+    @dg.asset
+    def users_table() -> pd.DataFrame:
+        calls.append("users_table")
+        return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
+
+    @dg.asset
+    def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
+        calls.append("active_users")
+        return users_table[users_table["active"]]
+
+    test_users = pd.DataFrame({"name": ["ada", "grace"], "active": [True, False]})
+    active = active_users(test_users)
+
+    assert list(active["name"]) == ["ada"]
+    assert calls == __
+
+
+def test_materialize_runs_the_assets_it_is_given_in_one_run(instance: dg.DagsterInstance) -> None:
+    """`dg.materialize` runs assets as Dagster does: it records the run and each asset's
+    materialization in the instance, and its result holds every output, read by asset key."""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
         return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
 
-    users = users_table()
-
-    assert isinstance(users, pd.DataFrame)
-    assert len(users) == __
-
-
-def test_materialize_runs_assets_and_keeps_each_output(instance: dg.DagsterInstance) -> None:
-    """`dg.materialize` runs assets as Dagster does; the result holds each asset's output,
-    found by the asset's name."""
-
     @dg.asset
-    def users_table() -> pd.DataFrame:
-        return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
+    def user_count() -> int:
+        return 3
 
-    result = dg.materialize([users_table], instance=instance)
+    result = dg.materialize([users_table, user_count], instance=instance)
 
     assert result.success
-    users = result.output_for_node(__)
-    assert list(users["name"]) == ["ada", "grace", "linus"]
+    assert list(result.asset_value("users_table")["name"]) == ["ada", "grace", "linus"]
+    assert instance.get_latest_materialization_event(dg.AssetKey("user_count")) is not None
+    assert instance.get_runs_count() == __
 
 
-def test_a_parameter_named_after_an_asset_makes_a_dependency() -> None:
-    """A parameter named like another asset makes that asset upstream of this one: this is the
-    lineage Dagster draws between them."""
+def test_a_parameter_named_after_an_asset_makes_it_run_first(instance: dg.DagsterInstance) -> None:
+    """A parameter named like another asset makes that asset upstream: Dagster draws the lineage
+    between them, decides the order from it, and passes the upstream value in."""
+    calls: list[str] = []
+
+    @dg.asset
+    def users_table() -> pd.DataFrame:
+        calls.append("users_table")
+        return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
+
+    @dg.asset
+    def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
+        calls.append("active_users")
+        return users_table[users_table["active"]]
+
+    result = dg.materialize([active_users, users_table], instance=instance)
+
+    assert active_users.dependency_keys == {dg.AssetKey("users_table")}
+    assert list(result.asset_value("active_users")["name"]) == ["ada", "linus"]
+    assert calls == __
+
+
+def test_a_parameter_that_names_no_asset_is_an_invalid_definition(
+    instance: dg.DagsterInstance,
+) -> None:
+    """Dagster reads a parameter's name, not its type. A name that matches no asset makes a
+    dependency on an asset nobody defined, and `dg.materialize` refuses to run it."""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
         return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
 
     @dg.asset
-    def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
-        return users_table[users_table["active"]]
+    def active_users(users: pd.DataFrame) -> pd.DataFrame:  # meant: users_table
+        return users[users["active"]]
 
-    assert active_users.dependency_keys == {dg.AssetKey(__)}
-
-
-def test_the_upstream_output_is_passed_downstream(instance: dg.DagsterInstance) -> None:
-    """Materializing both assets runs `users_table` first and passes its DataFrame to
-    `active_users`; `result.asset_value(key)` reads any asset's value."""
-
-    @dg.asset
-    def users_table() -> pd.DataFrame:
-        return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
-
-    @dg.asset
-    def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
-        return users_table[users_table["active"]]
-
-    result = dg.materialize([users_table, active_users], instance=instance)
-
-    active = result.asset_value("active_users")
-    assert list(active["name"]) == __
+    assert active_users.dependency_keys == __
+    with pytest.raises(dg.DagsterInvalidDefinitionError):
+        dg.materialize([users_table, active_users], instance=instance)
 
 
 def test_deps_makes_a_dependency_that_passes_no_data(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """When an asset reads what another wrote somewhere else (a file, a database), list it in
-    `deps=[...]`: Dagster runs it first but passes no value."""
+    """When an asset reads what another wrote somewhere else (a file, a database), list that
+    asset in `deps=[...]`: Dagster runs it first but passes no value."""
     users_file = tmp_path / "users.parquet"
 
     @dg.asset
@@ -109,10 +139,11 @@ def test_deps_makes_a_dependency_that_passes_no_data(
     assert result.asset_value("active_user_count") == 2
 
 
-def test_a_docstring_becomes_the_asset_description() -> None:
-    """The function's docstring becomes the asset's description, shown beside it in the UI."""
+def test_a_description_in_the_decorator_wins_over_the_docstring() -> None:
+    """An asset's description, shown beside it in the UI, comes from its docstring, unless the
+    decorator gives one with `description=`. Here both are given: one of them wins."""
 
-    @dg.asset
+    @dg.asset(description="Users who signed up, one row each.")
     def users_table() -> pd.DataFrame:
         """Everyone who signed up."""
         return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
@@ -120,9 +151,9 @@ def test_a_docstring_becomes_the_asset_description() -> None:
     assert users_table.get_asset_spec().description == __
 
 
-def test_group_name_files_an_asset_under_a_group() -> None:
-    """`group_name` files an asset under a named group in the UI; an asset given none goes to
-    Dagster's default group."""
+def test_an_asset_given_no_group_lands_in_the_default_group() -> None:
+    """`group_name` files an asset under a named group in the UI. An asset given none still
+    belongs to a group: the one Dagster makes for it."""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
@@ -132,25 +163,25 @@ def test_group_name_files_an_asset_under_a_group() -> None:
     def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
         return users_table[users_table["active"]]
 
+    assert active_users.get_asset_spec().group_name == "crm"
     assert users_table.get_asset_spec().group_name == __
-    assert active_users.get_asset_spec().group_name == __
 
 
 def test_key_prefix_puts_a_path_in_front_of_the_key() -> None:
-    """A key is a path of names, like folders; `key_prefix` adds names in front of the function's
-    name."""
+    """A key is a path of names, like folders; `key_prefix` puts names in front of the function's
+    name. `to_user_string()` prints the key as the UI shows it."""
 
-    @dg.asset(key_prefix="crm")
+    @dg.asset(key_prefix=["warehouse", "crm"])
     def users_table() -> pd.DataFrame:
         return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
 
-    assert users_table.key == dg.AssetKey(__)
-    assert users_table.key.to_user_string() == "crm/users_table"
+    assert users_table.key.to_user_string() == __
 
 
 def test_a_parameter_name_ignores_the_key_prefix(instance: dg.DagsterInstance) -> None:
-    """Careful: a parameter name alone always means the unprefixed key, even when both assets
-    have a `key_prefix`. `ins={...: dg.AssetIn(key=...)}` points the parameter at the right key."""
+    """Careful with prefixes: both assets below live under `crm`, and the downstream one names
+    its upstream by parameter, as in the earlier koans. `ins={...: dg.AssetIn(key=...)}` points a
+    parameter at a key of your choice."""
 
     @dg.asset(key_prefix="crm")
     def users_table() -> pd.DataFrame:
@@ -160,22 +191,19 @@ def test_a_parameter_name_ignores_the_key_prefix(instance: dg.DagsterInstance) -
     def naive_active_users(users_table: pd.DataFrame) -> pd.DataFrame:
         return users_table[users_table["active"]]
 
-    # The parameter name alone does not carry the prefix over:
-    assert naive_active_users.dependency_keys == {dg.AssetKey("users_table")}
+    assert naive_active_users.dependency_keys == __
 
-    @dg.asset(key_prefix="crm", ins={"users_table": dg.AssetIn(key=__)})
+    @dg.asset(key_prefix="crm", ins={"users_table": dg.AssetIn(key=["crm", "users_table"])})
     def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
         return users_table[users_table["active"]]
 
     result = dg.materialize([users_table, active_users], instance=instance)
-
-    assert active_users.dependency_keys == {users_table.key}
     assert list(result.asset_value(["crm", "active_users"])["name"]) == ["ada", "linus"]
 
 
 def test_downstream_selects_an_asset_and_everything_that_needs_it() -> None:
-    """`dg.AssetSelection.assets(x).downstream()` picks `x` and every asset that depends on it,
-    walking the graph; `.resolve(...)` turns the selection into keys."""
+    """`dg.AssetSelection.assets(x).downstream()` picks assets by walking the lineage down from
+    `x`; `.resolve(...)` turns the selection into the keys it picks among the assets given."""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
@@ -193,15 +221,15 @@ def test_downstream_selects_an_asset_and_everything_that_needs_it() -> None:
     def orders_table() -> pd.DataFrame:
         return pd.DataFrame({"user": ["ada", "linus"], "amount": [12.5, 7.0]})
 
-    selection = dg.AssetSelection.assets(__).downstream()
+    selection = dg.AssetSelection.assets(active_users).downstream()
     picked = selection.resolve([users_table, active_users, active_user_count, orders_table])
 
-    assert picked == {dg.AssetKey("active_users"), dg.AssetKey("active_user_count")}
+    assert picked == __
 
 
 def test_materialize_can_run_only_a_selection(instance: dg.DagsterInstance) -> None:
-    """`dg.materialize(..., selection=...)` runs only the selected assets; `.upstream()` picks an
-    asset and every asset it depends on, so it has all it needs to run."""
+    """`dg.materialize(..., selection=...)` runs only the selected assets. `.upstream()` walks the
+    lineage up instead, so the selection has everything it needs to run."""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
@@ -215,8 +243,12 @@ def test_materialize_can_run_only_a_selection(instance: dg.DagsterInstance) -> N
     def active_user_count(active_users: pd.DataFrame) -> int:
         return len(active_users)
 
-    everything = [users_table, active_users, active_user_count]
-    upstream = dg.AssetSelection.assets(active_users).upstream()
+    @dg.asset
+    def orders_table() -> pd.DataFrame:
+        return pd.DataFrame({"user": ["ada", "linus"], "amount": [12.5, 7.0]})
+
+    everything = [users_table, active_users, active_user_count, orders_table]
+    upstream = dg.AssetSelection.assets(active_user_count).upstream()
 
     result = dg.materialize(everything, selection=upstream, instance=instance)
 

@@ -4,7 +4,20 @@ A resource is a `dg.ConfigurableResource` class: typed fields for its settings, 
 work (open a database, call an API). An asset or op asks for one with a parameter annotated with
 the resource's class; Dagster hands it the resource supplied under the parameter's name. Because
 the code only names the resource, a run can be given the real database, a file in a test folder,
-or a stand-in, without changing a line of the asset.
+or a stand-in, without changing a line of the asset. Dagster itself supplies one resource to
+every job, `io_manager`, which stores each output between steps (lesson 08).
+
+Where a resource is set up matters. `dg.materialize` and `execute_in_process` run every step in
+this one process, so a resource is set up once for the whole run. A deployed job runs with its
+executor, by default `dg.multi_or_in_process_executor`: once launched, each step runs in a
+process of its own, and each process sets the resource up and tears it down again. A run of two
+assets that share a database opens two connections. Write set-up that may run once per step,
+and keep no state in a resource that one step hands to the next.
+
+Three errors belong to resources. Definitions that leave a resource unsupplied fail to load with
+`dg.DagsterInvalidDefinitionError`. A resource whose set-up raises fails the run with
+`dg.DagsterResourceFunctionError`, your own error as its cause. And in the older form, an op that
+reads a resource it never declared fails with `dg.DagsterUnknownResourceError`.
 """
 
 import sqlite3
@@ -33,8 +46,8 @@ class SqliteDatabase(dg.ConfigurableResource):
 def test_a_resource_reaches_an_asset_through_the_parameter_of_the_same_name(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """A parameter annotated with a resource class is not an input: Dagster fills it with the
-    resource supplied under the parameter's name."""
+    """A parameter annotated with a resource class is filled with the resource supplied under
+    the parameter's name; the class only says what kind of thing it is."""
     db_file = tmp_path / "users.db"
 
     @dg.asset
@@ -49,32 +62,35 @@ def test_a_resource_reaches_an_asset_through_the_parameter_of_the_same_name(
     assert SqliteDatabase(path=str(db_file)).execute("select count(*) from users") == [(2,)]
 
 
-def test_an_op_asks_for_a_resource_by_its_type(
-    instance: dg.DagsterInstance, tmp_path: Path
-) -> None:
-    """Ops take resources exactly like assets: the annotation says it is a resource, the name says
-    which one. A job run gets its resources through `execute_in_process(resources=...)`."""
+def test_a_resource_parameter_is_not_an_input(instance: dg.DagsterInstance, tmp_path: Path) -> None:
+    """Ops take resources exactly like assets, beside their inputs. A job run gets its resources
+    through `execute_in_process(resources=...)`."""
     database = SqliteDatabase(path=str(tmp_path / "users.db"))
     database.execute("create table users (name text, active integer)")
     database.execute("insert into users values ('ada', 1), ('grace', 0), ('alan', 1)")
 
     @dg.op
-    def count_active_users(database: __) -> int:
-        return database.execute("select count(*) from users where active")[0][0]
+    def table_name() -> str:
+        return "users"
+
+    @dg.op
+    def count_rows(table: str, database: SqliteDatabase) -> int:
+        return database.execute(f"select count(*) from {table}")[0][0]
 
     @dg.job
     def report() -> None:
-        count_active_users()
+        count_rows(table_name())
 
     result = report.execute_in_process(resources={"database": database}, instance=instance)
 
-    assert result.output_for_node("count_active_users") == 2
+    assert result.output_for_node("count_rows") == 3
+    assert list(count_rows.ins) == __
 
 
 def test_a_missing_resource_is_caught_when_definitions_load(tmp_path: Path) -> None:
     """Building `dg.Definitions` is lazy, but loading them checks that every resource an asset
     asks for is supplied. `dg.Definitions.validate_loadable(defs)` runs the checks Dagster runs
-    when it loads a project, as `dagster dev` does."""
+    when it loads a project, as `dg check defs` and `dg dev` do."""
 
     @dg.asset
     def users_table(database: SqliteDatabase) -> None:
@@ -86,11 +102,11 @@ def test_a_missing_resource_is_caught_when_definitions_load(tmp_path: Path) -> N
         dg.Definitions.validate_loadable(defs)
 
 
-def test_definitions_hand_one_resource_to_assets_and_jobs(
+def test_definitions_hand_their_resources_to_every_job(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """`dg.Definitions(resources=...)` supplies a resource to every asset and job inside it, so
-    the database is named once for the whole project."""
+    """`dg.Definitions(resources=...)` binds its resources to every asset and job inside it, so
+    the database is named once for the whole project. A job resolved from it carries them."""
     db_file = tmp_path / "users.db"
 
     @dg.asset
@@ -109,20 +125,21 @@ def test_definitions_hand_one_resource_to_assets_and_jobs(
     defs = dg.Definitions(
         assets=[users_table],
         jobs=[dg.define_asset_job("load_users", selection=[users_table]), report],
-        resources={"database": __},
+        resources={"database": SqliteDatabase(path=str(db_file))},
     )
     defs.resolve_job_def("load_users").execute_in_process(instance=instance)
-    result = defs.resolve_job_def("report").execute_in_process(instance=instance)
+    bound_report = defs.resolve_job_def("report")
+    result = bound_report.execute_in_process(instance=instance)
 
     assert result.output_for_node("count_users") == 2
-    assert db_file.exists()
+    assert sorted(bound_report.resource_defs) == __
 
 
-def test_an_env_var_is_read_when_the_run_starts(
+def test_an_env_var_setting_holds_the_variables_name_until_a_run(
     instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`dg.EnvVar("NAME")` keeps a setting out of the code: the resource holds only the
-    variable's name, and Dagster reads its value when a run starts."""
+    """`dg.EnvVar("NAME")` keeps a setting out of the code: Dagster reads the variable when a run
+    starts, in the process that runs it. Until then the resource's field holds something else."""
     db_file = tmp_path / "users.db"
     monkeypatch.setenv("USERS_DB_PATH", str(db_file))
 
@@ -131,17 +148,18 @@ def test_an_env_var_is_read_when_the_run_starts(
         database.execute("create table users (name text)")
         database.execute("insert into users values ('ada')")
 
-    database = SqliteDatabase(path=dg.EnvVar(__))
+    database = SqliteDatabase(path=dg.EnvVar("USERS_DB_PATH"))
     dg.materialize([users_table], resources={"database": database}, instance=instance)
 
     assert SqliteDatabase(path=str(db_file)).execute("select name from users") == [("ada",)]
+    assert database.path == __
 
 
 def test_an_unset_env_var_fails_the_run_not_the_definitions(
     instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A missing variable goes unnoticed while the resource is built and the definitions load;
-    the run fails before any step, with a config error that names the variable."""
+    """A variable nobody set is a missing config value, and Dagster says so with its config
+    error, naming the variable. Two moments could notice: loading the definitions, or the run."""
     monkeypatch.delenv("USERS_DB_PATH", raising=False)
 
     @dg.asset
@@ -149,12 +167,23 @@ def test_an_unset_env_var_fails_the_run_not_the_definitions(
         database.execute("create table users (name text)")
 
     database = SqliteDatabase(path=dg.EnvVar("USERS_DB_PATH"))
-    dg.Definitions.validate_loadable(
-        dg.Definitions(assets=[users_table], resources={"database": database})
-    )
+    moments = {
+        "load": lambda: dg.Definitions.validate_loadable(
+            dg.Definitions(assets=[users_table], resources={"database": database})
+        ),
+        "run": lambda: dg.materialize(
+            [users_table], resources={"database": database}, instance=instance
+        ),
+    }
+    failed = []
+    for moment, action in moments.items():
+        try:
+            action()
+        except dg.DagsterInvalidConfigError as error:
+            assert "USERS_DB_PATH" in str(error)
+            failed.append(moment)
 
-    with pytest.raises(___, match="USERS_DB_PATH"):
-        dg.materialize([users_table], resources={"database": database}, instance=instance)
+    assert failed == __
 
 
 def test_a_test_double_takes_the_real_resources_place(
@@ -186,11 +215,12 @@ def test_a_test_double_takes_the_real_resources_place(
     assert database.execute("select count(*) from users where active") == [(2,)]
 
 
-def test_setup_and_teardown_wrap_the_whole_run(
+def test_in_one_process_setup_and_teardown_wrap_every_step(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """`setup_for_execution` runs once before the run's first step and `teardown_after_execution`
-    once after its last, however many assets use the resource."""
+    """A process sets a resource up (`setup_for_execution`) before the first step that uses it,
+    and tears it down (`teardown_after_execution`) after the last. `dg.materialize` runs both
+    assets' steps in this one process."""
 
     class AuditedDatabase(SqliteDatabase):
         def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -212,14 +242,33 @@ def test_setup_and_teardown_wrap_the_whole_run(
     dg.materialize([users_table, active_users], resources={"database": database}, instance=instance)
     events = [event for (event,) in database.execute("select event from log")]
 
+    # Deployed, each step's process would write its own setup and teardown around its step.
     assert events == __
+
+
+def test_a_deployed_job_runs_each_step_in_its_own_process(tmp_path: Path) -> None:
+    """A job's executor decides where its steps run. A job you don't give one gets Dagster's
+    default: in process under `execute_in_process`, one process per step once deployed."""
+
+    @dg.asset
+    def users_table(database: SqliteDatabase) -> None:
+        database.execute("create table users (name text)")
+
+    defs = dg.Definitions(
+        assets=[users_table],
+        jobs=[dg.define_asset_job("load_users", selection=[users_table])],
+        resources={"database": SqliteDatabase(path=str(tmp_path / "users.db"))},
+    )
+
+    assert defs.resolve_job_def("load_users").executor_def == __
 
 
 def test_yield_for_execution_hands_out_what_it_yields(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """`yield_for_execution` wraps the run like a `with` block: assets receive what it yields,
-    and the code after `yield` runs when the run ends. Here one connection serves the whole run."""
+    """`yield_for_execution` wraps a process's steps like a `with` block: the steps receive what
+    it yields, and the code after `yield` runs when they are done. Here one connection serves the
+    whole in-process run; deployed, each step's process opens its own."""
     db_file = tmp_path / "users.db"
     SqliteDatabase(path=str(db_file)).execute("create table users (name text)")
 
@@ -248,38 +297,36 @@ def test_yield_for_execution_hands_out_what_it_yields(
     assert SqliteDatabase(path=str(db_file)).execute("select count(*) from users") == [(2,)]
 
 
-def test_the_older_resource_decorator_is_found_on_context_resources(
+def test_a_resource_that_fails_to_set_up_fails_the_run(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """The older form, common in existing code: a `@dg.resource` function makes the value, an op
-    lists the keys it needs in `required_resource_keys` and reads `context.resources.<key>`."""
-    db_file = tmp_path / "users.db"
-    SqliteDatabase(path=str(db_file)).execute("create table users as select 'ada' as name")
+    """When set-up raises, no step that needs the resource can start, and the run fails with an
+    error that says a resource failed, not an asset."""
+    steps_started: list[str] = []
 
-    @dg.resource
-    def sqlite_connection(init_context: dg.InitResourceContext) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(db_file)) as conn:
-            yield conn
+    class UnreachableDatabase(SqliteDatabase):
+        def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+            raise ConnectionError("the database server is down")
 
-    @dg.op(required_resource_keys={__})
-    def count_users(context: dg.OpExecutionContext) -> int:
-        return context.resources.db.execute("select count(*) from users").fetchone()[0]
+    @dg.asset
+    def users_table(database: UnreachableDatabase) -> None:
+        steps_started.append("users_table")
 
-    @dg.job
-    def report() -> None:
-        count_users()
+    database = UnreachableDatabase(path=str(tmp_path / "users.db"))
+    with pytest.raises(___) as raised:
+        dg.materialize([users_table], resources={"database": database}, instance=instance)
 
-    result = report.execute_in_process(resources={"db": sqlite_connection}, instance=instance)
-
-    assert result.output_for_node("count_users") == 1
+    assert isinstance(raised.value.__cause__, ConnectionError)
+    assert not steps_started
 
 
 def test_with_on_a_sqlite3_connection_commits_or_rolls_back_but_never_closes(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """The seed's `with context.resources.db as conn` works here because the value is a sqlite3
-    connection: its `with` is a transaction that commits, or rolls back on an error, and leaves
-    the connection open. Closing is the resource's job."""
+    """The older form: a `@dg.resource` function makes the value, an op lists the keys it needs
+    in `required_resource_keys` and reads `context.resources.<key>`. Older code often writes
+    `with context.resources.db as conn`: on a sqlite3 connection that `with` is a transaction,
+    committed at the end or rolled back on an error, and the connection stays open."""
     db_file = tmp_path / "users.db"
     SqliteDatabase(path=str(db_file)).execute("create table users (name text)")
 
@@ -289,7 +336,7 @@ def test_with_on_a_sqlite3_connection_commits_or_rolls_back_but_never_closes(
             yield conn
 
     @dg.op(required_resource_keys={"db"})
-    def add_users(context: dg.OpExecutionContext) -> int:
+    def add_users(context: dg.OpExecutionContext) -> list[tuple]:
         with context.resources.db as conn:
             conn.execute("insert into users values ('ada')")
         try:
@@ -298,7 +345,7 @@ def test_with_on_a_sqlite3_connection_commits_or_rolls_back_but_never_closes(
                 raise ValueError("grace's row is not ready")
         except ValueError:
             context.log.info("grace's insert was rolled back")
-        return conn.execute("select count(*) from users").fetchone()[0]
+        return conn.execute("select name from users").fetchall()
 
     @dg.job
     def load() -> None:
@@ -309,11 +356,36 @@ def test_with_on_a_sqlite3_connection_commits_or_rolls_back_but_never_closes(
     assert result.output_for_node("add_users") == __
 
 
+def test_an_older_op_must_declare_every_resource_it_reads(
+    instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    """In the older form nothing in the signature says what an op needs: Dagster hands an op
+    only the resources listed in its `required_resource_keys`, even when the run supplies more."""
+    db_file = tmp_path / "users.db"
+    SqliteDatabase(path=str(db_file)).execute("create table users as select 'ada' as name")
+
+    @dg.resource
+    def sqlite_connection(init_context: dg.InitResourceContext) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(db_file)) as conn:
+            yield conn
+
+    @dg.op  # forgot required_resource_keys={"db"}
+    def count_users(context: dg.OpExecutionContext) -> int:
+        return context.resources.db.execute("select count(*) from users").fetchone()[0]
+
+    @dg.job
+    def report() -> None:
+        count_users()
+
+    with pytest.raises(___):
+        report.execute_in_process(resources={"db": sqlite_connection}, instance=instance)
+
+
 def test_with_on_a_configurable_resource_is_an_error(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """The same line fails when the value is not a context manager, as a `ConfigurableResource`
-    is not: the op should ask the resource for what it needs instead."""
+    """The same `with` line fails when the value is a `ConfigurableResource`: the op should call
+    the resource's own methods instead."""
 
     @dg.op(required_resource_keys={"db"})
     def add_users(context: dg.OpExecutionContext) -> None:

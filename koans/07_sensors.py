@@ -1,11 +1,22 @@
 """Sensors: runs started by something that happened, not by the clock.
 
-A sensor is a function the Dagster daemon calls on a timer (a "tick"). Each tick looks at the
-world, here a folder of files, and returns `dg.RunRequest`s for work to do or a `dg.SkipReason`.
-A run key names each request: the daemon launches at most one run per key, so a tick may safely
-ask again. A cursor is a string the daemon keeps between ticks, so a tick can skip what an earlier
-one saw. In a test, `dg.build_sensor_context` stands in for the daemon and `evaluate_tick` runs one
-tick. Asset sensors and run-status sensors watch the Dagster instance instead of the outside world.
+A sensor is a function the Dagster daemon calls on a timer (a "tick"), waiting at least the
+sensor's `minimum_interval_seconds` (30 unless you choose) between two ticks. Each tick looks at
+the world, here a folder of files, and returns `dg.RunRequest`s for work to do, or a
+`dg.SkipReason`. Like a schedule, a sensor names what it runs with `target=` (older code: `job=`
+or `job_name=`), and starts stopped until someone turns it on.
+
+A run key names the work a request is for. The daemon remembers, for each sensor, the run keys
+that sensor has launched, and launches no second run for one of them: a tick may safely ask again
+for a file an earlier tick saw. That memory belongs to the daemon, and to one sensor: two sensors
+asking for the same key each launch a run (and a schedule's run key guards only one tick). A
+cursor is a string the daemon keeps between ticks, so that a tick can skip what an earlier one
+saw. A tick sets it with `context.update_cursor(...)` or returns it in a `dg.SensorResult`, never
+both: that breaks one of Dagster's invariants, with `dg.DagsterInvariantViolationError`.
+
+In a test, `dg.build_sensor_context` stands in for the daemon and `evaluate_tick` runs one tick,
+with no memory of run keys. Asset sensors and run-status sensors watch the Dagster instance
+instead of the outside world.
 """
 
 from pathlib import Path
@@ -16,56 +27,51 @@ import pytest
 from dagster_koans import __, ___
 
 
-def test_a_sensor_requests_a_run_for_each_file_in_a_folder(tmp_path: Path) -> None:
-    """A tick returns one `RunRequest` for each piece of work it finds: here, each file."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (inbox / "orders_001.csv").write_text("id\n1\n")
-    (inbox / "orders_002.csv").write_text("id\n2\n")
+class FileConfig(dg.Config):
+    path: str
 
-    @dg.sensor(job_name="process_file")
+
+@dg.op
+def load_file(config: FileConfig) -> int:
+    return len(Path(config.path).read_text().splitlines()) - 1  # rows below the header
+
+
+@dg.job
+def process_file() -> None:
+    load_file()
+
+
+def inbox_with(folder: Path, *names: str) -> Path:
+    """A real folder holding one small file per name."""
+    folder.mkdir()
+    for number, name in enumerate(names, 1):
+        (folder / name).write_text(f"id\n{number}\n")
+    return folder
+
+
+def test_a_sensor_asks_for_one_run_per_file_named_by_its_run_key(tmp_path: Path) -> None:
+    """A tick returns one `RunRequest` for each piece of work it finds: here each CSV file, named
+    by a run key and carrying the run config that tells the job which file to read."""
+    inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv", "notes.txt")
+
+    @dg.sensor(target=process_file)
     def inbox_sensor(context: dg.SensorEvaluationContext):
         for path in sorted(inbox.glob("*.csv")):
-            yield dg.RunRequest(run_key=path.name)
+            run_config = {"ops": {"load_file": {"config": {"path": str(path)}}}}
+            yield dg.RunRequest(run_key=path.name, run_config=run_config)
 
     result = inbox_sensor.evaluate_tick(dg.build_sensor_context())
 
-    assert len(result.run_requests) == __
+    keys = [request.run_key for request in result.run_requests]
+    assert keys == __
 
 
-def test_a_run_key_names_the_work_a_request_is_for(tmp_path: Path) -> None:
-    """The run key says which piece of work a request is for; a file's name is a natural one.
-    The run config tells the job which file to read."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (inbox / "orders_001.csv").write_text("id\n1\n")
-    (inbox / "orders_002.csv").write_text("id\n2\n")
+def test_evaluate_tick_keeps_no_memory_of_earlier_ticks(tmp_path: Path) -> None:
+    """Without a cursor, each tick looks at the whole folder again and asks again for every
+    file. Here a test plays two ticks, one after the other, with nothing new in between."""
+    inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv")
 
-    @dg.sensor(job_name="process_file")
-    def inbox_sensor(context: dg.SensorEvaluationContext):
-        for path in sorted(inbox.glob("*.csv")):
-            yield dg.RunRequest(
-                run_key=__,
-                run_config={"ops": {"load_file": {"config": {"path": str(path)}}}},
-            )
-
-    result = inbox_sensor.evaluate_tick(dg.build_sensor_context())
-
-    assert [request.run_key for request in result.run_requests] == [
-        "orders_001.csv",
-        "orders_002.csv",
-    ]
-
-
-def test_two_ticks_over_the_same_folder_ask_for_the_same_run_keys(tmp_path: Path) -> None:
-    """Without a cursor, each tick asks again for every file. `evaluate_tick` does not
-    de-duplicate: the daemon does, launching no second run for a run key it has seen."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (inbox / "orders_001.csv").write_text("id\n1\n")
-    (inbox / "orders_002.csv").write_text("id\n2\n")
-
-    @dg.sensor(job_name="process_file")
+    @dg.sensor(target=process_file)
     def inbox_sensor(context: dg.SensorEvaluationContext):
         for path in sorted(inbox.glob("*.csv")):
             yield dg.RunRequest(run_key=path.name)
@@ -73,38 +79,40 @@ def test_two_ticks_over_the_same_folder_ask_for_the_same_run_keys(tmp_path: Path
     first = inbox_sensor.evaluate_tick(dg.build_sensor_context())
     second = inbox_sensor.evaluate_tick(dg.build_sensor_context())
 
+    assert len(first.run_requests) == 2
     assert len(second.run_requests) == __
-    first_keys = [request.run_key for request in first.run_requests]
-    assert [request.run_key for request in second.run_requests] == first_keys
 
 
-def test_a_sensor_with_nothing_to_do_says_why_it_skipped(tmp_path: Path) -> None:
-    """A tick with no work returns a `SkipReason`: no run starts, and the reason shows in the UI."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
+def test_each_request_carries_the_name_of_the_sensor_that_made_it(tmp_path: Path) -> None:
+    """Dagster tags each request with the sensor that made it. The daemon finds the run a key
+    already launched by the key and this tag together: that is why run keys belong to one
+    sensor, and why these two requests for one file would launch two runs."""
+    inbox = inbox_with(tmp_path / "inbox", "orders_001.csv")
 
-    @dg.sensor(job_name="process_file")
+    @dg.sensor(target=process_file)
     def inbox_sensor(context: dg.SensorEvaluationContext):
-        paths = sorted(inbox.glob("*.csv"))
-        if not paths:
-            return __("the inbox is empty")
-        return [dg.RunRequest(run_key=path.name) for path in paths]
+        for path in sorted(inbox.glob("*.csv")):
+            yield dg.RunRequest(run_key=path.name)
 
-    result = inbox_sensor.evaluate_tick(dg.build_sensor_context())
+    @dg.sensor(target=process_file)
+    def audit_sensor(context: dg.SensorEvaluationContext):
+        for path in sorted(inbox.glob("*.csv")):
+            yield dg.RunRequest(run_key=path.name)
 
-    assert result.run_requests == []
-    assert result.skip_message == "the inbox is empty"
+    [from_inbox] = inbox_sensor.evaluate_tick(dg.build_sensor_context()).run_requests
+    [from_audit] = audit_sensor.evaluate_tick(dg.build_sensor_context()).run_requests
+
+    assert from_inbox.run_key == from_audit.run_key
+    senders = (from_inbox.tags["dagster/sensor_name"], from_audit.tags["dagster/sensor_name"])
+    assert senders == __
 
 
 def test_a_cursor_remembers_the_last_file_a_tick_saw(tmp_path: Path) -> None:
-    """`context.update_cursor(...)` stores a string for the next tick; the tick's result
-    shows it."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (inbox / "orders_001.csv").write_text("id\n1\n")
-    (inbox / "orders_002.csv").write_text("id\n2\n")
+    """`context.update_cursor(...)` stores a string for the next tick; the tick's result shows
+    it. This sensor keeps the name of the last file it asked for."""
+    inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv")
 
-    @dg.sensor(job_name="process_file")
+    @dg.sensor(target=process_file)
     def inbox_sensor(context: dg.SensorEvaluationContext):
         last_seen = context.cursor or ""
         new_paths = [path for path in sorted(inbox.glob("*.csv")) if path.name > last_seen]
@@ -119,14 +127,11 @@ def test_a_cursor_remembers_the_last_file_a_tick_saw(tmp_path: Path) -> None:
 
 
 def test_the_next_tick_starts_from_the_cursor_and_sees_only_new_files(tmp_path: Path) -> None:
-    """The daemon hands each tick the cursor the last tick stored, so old files are not asked
-    for again. In a test, you hand it over yourself through `build_sensor_context`."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (inbox / "orders_001.csv").write_text("id\n1\n")
-    (inbox / "orders_002.csv").write_text("id\n2\n")
+    """The daemon hands each tick the cursor the last tick stored. In a test, you hand it over
+    yourself through `build_sensor_context(cursor=...)`. A new file arrives between the ticks."""
+    inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv")
 
-    @dg.sensor(job_name="process_file")
+    @dg.sensor(target=process_file)
     def inbox_sensor(context: dg.SensorEvaluationContext):
         last_seen = context.cursor or ""
         new_paths = [path for path in sorted(inbox.glob("*.csv")) if path.name > last_seen]
@@ -136,22 +141,40 @@ def test_the_next_tick_starts_from_the_cursor_and_sees_only_new_files(tmp_path: 
             context.update_cursor(new_paths[-1].name)
 
     first = inbox_sensor.evaluate_tick(dg.build_sensor_context())
-    assert len(first.run_requests) == 2
     (inbox / "orders_003.csv").write_text("id\n3\n")
-    second = inbox_sensor.evaluate_tick(dg.build_sensor_context(cursor=__))
+    second = inbox_sensor.evaluate_tick(dg.build_sensor_context(cursor=first.cursor))
 
-    assert [request.run_key for request in second.run_requests] == ["orders_003.csv"]
+    assert len(first.run_requests) == 2
+    assert [request.run_key for request in second.run_requests] == __
+
+
+def test_a_tick_that_skips_keeps_the_cursor_it_was_given(tmp_path: Path) -> None:
+    """A tick with nothing new returns a `SkipReason`: no run starts, and the reason shows in the
+    UI. It never called `update_cursor`; what cursor does the next tick get?"""
+    inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv")
+
+    @dg.sensor(target=process_file, minimum_interval_seconds=60)  # a tick a minute at most
+    def inbox_sensor(context: dg.SensorEvaluationContext):
+        last_seen = context.cursor or ""
+        new_paths = [path for path in sorted(inbox.glob("*.csv")) if path.name > last_seen]
+        if not new_paths:
+            return dg.SkipReason(f"nothing after {last_seen}")
+        context.update_cursor(new_paths[-1].name)
+        return [dg.RunRequest(run_key=path.name) for path in new_paths]
+
+    result = inbox_sensor.evaluate_tick(dg.build_sensor_context(cursor="orders_009.csv"))
+
+    assert result.run_requests == []
+    assert result.skip_message == "nothing after orders_009.csv"
+    assert result.cursor == __
 
 
 def test_a_sensor_result_returns_the_requests_and_the_cursor_together(tmp_path: Path) -> None:
-    """Instead of yielding requests and calling `update_cursor`, a sensor can return one
-    `dg.SensorResult` holding both."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (inbox / "orders_001.csv").write_text("id\n1\n")
-    (inbox / "orders_002.csv").write_text("id\n2\n")
+    """Instead of yielding requests and calling `update_cursor`, a sensor can return one object
+    that holds both, and a skip reason too when it has one."""
+    inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv")
 
-    @dg.sensor(job_name="process_file")
+    @dg.sensor(target=process_file)
     def inbox_sensor(context: dg.SensorEvaluationContext):
         last_seen = context.cursor or ""
         new_paths = [path for path in sorted(inbox.glob("*.csv")) if path.name > last_seen]
@@ -166,10 +189,10 @@ def test_a_sensor_result_returns_the_requests_and_the_cursor_together(tmp_path: 
 
 
 def test_a_sensor_result_cursor_and_update_cursor_do_not_mix() -> None:
-    """A tick may set its cursor one way only. Setting it both through `update_cursor` and in
-    the `SensorResult` breaks one of Dagster's invariants, and the tick fails."""
+    """A tick may set its cursor one way only. This one sets it both through `update_cursor` and
+    in its `SensorResult`, and the tick fails."""
 
-    @dg.sensor(job_name="process_file")
+    @dg.sensor(target=process_file)
     def confused_sensor(context: dg.SensorEvaluationContext):
         context.update_cursor("orders_001.csv")
         return dg.SensorResult(run_requests=[], cursor="orders_002.csv")
@@ -178,44 +201,18 @@ def test_a_sensor_result_cursor_and_update_cursor_do_not_mix() -> None:
         confused_sensor.evaluate_tick(dg.build_sensor_context())
 
 
-def test_the_daemon_waits_between_ticks() -> None:
-    """`minimum_interval_seconds` sets how long the daemon waits at least between two ticks.
-    Left unset, it is half a minute."""
-
-    @dg.sensor(job_name="process_file")
-    def default_sensor(context: dg.SensorEvaluationContext):
-        return dg.SkipReason("nothing to see")
-
-    @dg.sensor(job_name="process_file", minimum_interval_seconds=300)
-    def patient_sensor(context: dg.SensorEvaluationContext):
-        return dg.SkipReason("nothing to see")
-
-    assert default_sensor.minimum_interval_seconds == __
-    assert patient_sensor.minimum_interval_seconds == 5 * 60
-
-
-def test_a_new_sensor_stays_off_until_someone_turns_it_on() -> None:
-    """A sensor starts stopped: the daemon ticks it only once it is turned on in the UI, or
-    when it is declared with `default_status=dg.DefaultSensorStatus.RUNNING`."""
-
-    @dg.sensor(job_name="process_file")
-    def inbox_sensor(context: dg.SensorEvaluationContext):
-        return dg.SkipReason("nothing to see")
-
-    assert inbox_sensor.default_status == __
-
-
 def test_an_asset_sensor_fires_once_its_asset_is_materialized(
     instance: dg.DagsterInstance,
 ) -> None:
-    """An asset sensor watches the instance for new materializations of one asset, and gets
-    the event that recorded it. Give `build_sensor_context` the instance to watch."""
+    """An asset sensor watches the instance for new materializations of one asset, and gets the
+    event that recorded it. It names what it runs with `job=` (it takes no `target=`). Give
+    `build_sensor_context` the instance to watch."""
 
     @dg.asset
     def users_table() -> list[str]:
         return ["ada", "grace"]
 
-    @dg.asset_sensor(asset_key=dg.AssetKey("users_table"), job_name="refresh_report")
+    @dg.asset_sensor(asset_key=dg.AssetKey("users_table"), job=process_file)
     def users_table_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
         yield dg.RunRequest(run_key=asset_event.run_id)
 

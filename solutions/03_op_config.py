@@ -2,9 +2,15 @@
 
 An op's code stays the same from run to run; what changes (a URL, a number of retries, a name)
 goes in its config. You describe the settings as a `dg.Config` class, a pydantic model with
-typed fields and defaults, and the op asks for them through a parameter named `config`. Each
-run supplies the values in its run config, under `ops` and the op's name. Dagster checks the
-run config against the classes before any step runs, so a wrong setting stops the run early.
+typed fields and defaults, and the op asks for them through a parameter named `config`, typed
+with that class. Each run supplies the values in its run config, filed under `ops` and the op's
+name. `dg.RunConfig(ops={...})` writes it for you, or you write the same thing as a plain dict.
+
+Two checks guard the settings, and each has its own error. Dagster checks the whole run config
+against the job before any step starts: one that doesn't fit (a required setting missing, a
+value of the wrong type, a key nobody declared) is refused with `dg.DagsterInvalidConfigError`.
+And a Config object checks itself as you build it: a value of the wrong type fails at once with
+pydantic's own `pydantic.ValidationError`, before Dagster sees it.
 """
 
 import dagster as dg
@@ -14,8 +20,9 @@ import pytest
 from dagster_koans import __, ___
 
 
-def test_an_op_takes_its_settings_from_a_config_class(instance: dg.DagsterInstance) -> None:
-    """An op asks for its settings with a parameter named `config`, typed with its Config class."""
+def test_run_config_hands_each_op_its_config_by_the_ops_name(instance: dg.DagsterInstance) -> None:
+    """A job can hold many ops, so `dg.RunConfig(ops={...})` says which op each Config object is
+    for, by the op's name."""
 
     class DownloadConfig(dg.Config):
         url: str
@@ -33,30 +40,11 @@ def test_an_op_takes_its_settings_from_a_config_class(instance: dg.DagsterInstan
     assert result.output_for_node("download") == "https://example.com/a.csv"
 
 
-def test_run_config_names_the_op_it_configures(instance: dg.DagsterInstance) -> None:
-    """`dg.RunConfig(ops={...})` maps each op's name to the Config object for this run."""
-
-    class DownloadConfig(dg.Config):
-        url: str
-
-    @dg.op
-    def download(config: DownloadConfig) -> str:
-        return config.url
-
-    @dg.job
-    def download_job() -> None:
-        download()
-
-    run_config = dg.RunConfig(ops={"download": DownloadConfig(url="https://example.com/b.csv")})
-    result = download_job.execute_in_process(run_config=run_config, instance=instance)
-    assert result.output_for_node("download") == "https://example.com/b.csv"
-
-
-def test_a_configured_op_can_be_called_directly_with_a_config_object(
+def test_a_configured_op_can_be_called_directly_with_its_config(
     instance: dg.DagsterInstance,
 ) -> None:
-    """To unit-test a configured op, build its Config object yourself and call the op with it,
-    after the context from `dg.build_op_context` (lesson 02)."""
+    """To unit-test a configured op, no run config is needed: build its config yourself and pass
+    it after the context from `dg.build_op_context` (lesson 02)."""
 
     class DownloadConfig(dg.Config):
         url: str
@@ -71,27 +59,9 @@ def test_a_configured_op_can_be_called_directly_with_a_config_object(
     assert download(context, config) == "HTTPS://EXAMPLE.COM/C.CSV"
 
 
-def test_a_config_field_can_have_a_default(instance: dg.DagsterInstance) -> None:
-    """A field with a default may be left out of the run config: the op gets the default."""
-
-    class FetchConfig(dg.Config):
-        retries: int = 3
-
-    @dg.op
-    def fetch(config: FetchConfig) -> int:
-        return config.retries
-
-    @dg.job
-    def fetch_job() -> None:
-        fetch()
-
-    result = fetch_job.execute_in_process(instance=instance)
-    assert result.output_for_node("fetch") == 3
-
-
 def test_run_config_can_also_be_a_plain_dict(instance: dg.DagsterInstance) -> None:
-    """`dg.RunConfig` is a typed way to write a dict: `ops`, then the op's name, then a key that
-    holds its settings."""
+    """`dg.RunConfig` is a typed way to write a dict: `ops`, then the op's name, then one more
+    key whose name Dagster fixes, the same for every op, and under it the settings."""
 
     class FetchConfig(dg.Config):
         retries: int = 3
@@ -110,7 +80,8 @@ def test_run_config_can_also_be_a_plain_dict(instance: dg.DagsterInstance) -> No
 
 
 def test_a_missing_required_setting_is_an_invalid_config(instance: dg.DagsterInstance) -> None:
-    """A field without a default is required: running without it raises Dagster's config error."""
+    """A field without a default is required. Running the job with no run config leaves it
+    without a value."""
 
     class DownloadConfig(dg.Config):
         url: str
@@ -128,7 +99,8 @@ def test_a_missing_required_setting_is_an_invalid_config(instance: dg.DagsterIns
 
 
 def test_run_config_is_checked_before_any_step_runs(instance: dg.DagsterInstance) -> None:
-    """Dagster checks the whole run config first: with a wrong value, not one op starts."""
+    """Dagster checks the whole run config when the run is asked for. Here one op needs no config
+    at all, and the other is given a wrong value."""
     steps_started: list[str] = []
 
     @dg.op
@@ -155,8 +127,8 @@ def test_run_config_is_checked_before_any_step_runs(instance: dg.DagsterInstance
 
 
 def test_a_config_object_checks_its_types_when_you_build_it() -> None:
-    """A Config class is a pydantic model: a wrong type fails as soon as you build the object,
-    with pydantic's own error, long before any run."""
+    """A Config class is a pydantic model: a value of the wrong type fails as soon as you build
+    the object, long before any run."""
 
     class FetchConfig(dg.Config):
         retries: int = 3
@@ -166,9 +138,21 @@ def test_a_config_object_checks_its_types_when_you_build_it() -> None:
         FetchConfig(retries="many")
 
 
-def test_validate_run_config_checks_config_without_running() -> None:
+def test_a_config_object_drops_a_field_it_does_not_know() -> None:
+    """Careful: a Config object ignores a keyword it has no field for, without a word. The same
+    misspelt key in a run config dict is refused, because Dagster checks every key there."""
+
+    class FetchConfig(dg.Config):
+        retries: int = 3
+
+    config = FetchConfig(retrys=5)  # a typo
+
+    assert config.retries == 3
+
+
+def test_validate_run_config_fills_in_the_defaults_without_running() -> None:
     """`dg.validate_run_config(job, run_config)` checks a run config without running anything,
-    and returns the full config the run would get, defaults filled in."""
+    and returns the full config a run would get."""
 
     class FetchConfig(dg.Config):
         url: str
@@ -183,12 +167,12 @@ def test_validate_run_config_checks_config_without_running() -> None:
         fetch()
 
     validated = dg.validate_run_config(fetch_job, {"ops": {"fetch": {"config": {"url": "x"}}}})
-    assert validated["ops"]["fetch"]["config"]["retries"] == 2
+    assert validated["ops"]["fetch"]["config"] == {"url": "x", "retries": 2}
 
 
 def test_an_asset_is_configured_the_same_way(instance: dg.DagsterInstance) -> None:
-    """An asset can take a `config` parameter too. Under the hood each asset runs as an op, so its
-    settings go in the run config under the same key as an op's."""
+    """An asset can take a `config` parameter too. Under the hood each asset runs as an op, and
+    its settings go in the run config where an op's would."""
 
     class GreetingConfig(dg.Config):
         name: str = "world"
@@ -204,11 +188,12 @@ def test_an_asset_is_configured_the_same_way(instance: dg.DagsterInstance) -> No
 
 def test_older_ops_declare_config_with_config_schema(instance: dg.DagsterInstance) -> None:
     """The older form, still common in existing code: `config_schema` maps each setting to its
-    type, and the op reads the values as a dict from `context.op_config`."""
+    type (or a `dg.Field` with a default), and the op reads the values as a dict from
+    `context.op_config`. The run config is written exactly as for a Config class."""
 
-    @dg.op(config_schema={"api_key": str})
-    def call_api(context: dg.OpExecutionContext) -> str:
-        return context.op_config["api_key"]
+    @dg.op(config_schema={"api_key": str, "timeout": dg.Field(int, default_value=30)})
+    def call_api(context: dg.OpExecutionContext) -> dict:
+        return context.op_config
 
     @dg.job
     def api_job() -> None:
@@ -216,4 +201,4 @@ def test_older_ops_declare_config_with_config_schema(instance: dg.DagsterInstanc
 
     run_config = {"ops": {"call_api": {"config": {"api_key": "s3cret"}}}}
     result = api_job.execute_in_process(run_config=run_config, instance=instance)
-    assert result.output_for_node("call_api") == "s3cret"
+    assert result.output_for_node("call_api") == {"api_key": "s3cret", "timeout": 30}

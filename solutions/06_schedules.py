@@ -1,18 +1,26 @@
 """Schedules: run a job at fixed times.
 
-A schedule pairs a job with a cron string, five fields that say when it fires:
-minute, hour, day of the month, month, day of the week. Each time it fires (a "tick"),
-the schedule asks for a run; a function decorated with `@dg.schedule` decides what that run
-looks like, and can build its config from the tick's time or skip the tick altogether.
-Cron strings are easy to get subtly wrong, so these koans check them by the times they fire.
+A schedule pairs a target (a job, or a selection of assets) with a cron string, five fields that
+say when it fires: minute, hour, day of the month, month, day of the week. Each time it fires (a
+"tick") the schedule asks for a run. A function decorated with `@dg.schedule` decides what that
+run looks like: it can build the run's config from the tick's time, or return a `dg.SkipReason`
+to launch nothing. Cron strings are easy to get subtly wrong, so these koans check them by the
+times they fire. A string that is not cron at all fails as soon as the schedule is built, with
+`dg.DagsterInvalidDefinitionError`.
+
+Deployed, the Dagster daemon runs the ticks, and only for schedules that are running. At each
+tick it checks the run's config against the job before it creates the run: config that doesn't
+fit fails the tick itself with `dg.DagsterInvalidConfigError`, and no run is created. In a test,
+`evaluate_tick` plays one tick without that check; `dg.validate_run_config` makes it.
 """
 
 import datetime as dt
 
 import dagster as dg
+import pandas as pd
 import pytest
 
-from dagster_koans import __, ___
+from dagster_koans import __
 
 
 def firing_times(schedule: dg.ScheduleDefinition, starting: str, count: int) -> list[dt.datetime]:
@@ -40,9 +48,31 @@ def fires_at(schedule: dg.ScheduleDefinition, starting: str, count: int) -> list
     return [f"{time:%a %Y-%m-%d %H:%M}" for time in firing_times(schedule, starting, count)]
 
 
-def test_a_schedule_pairs_a_job_with_a_cron_string() -> None:
-    """`dg.ScheduleDefinition` launches a job each time its cron string fires. Unless you name it,
-    the schedule is named after its job, with `_schedule` added."""
+def test_a_schedule_fires_its_target_at_the_times_of_its_cron_string() -> None:
+    """`dg.ScheduleDefinition(name=..., target=..., cron_schedule=...)` launches its target each
+    time the cron string fires. `fires_at` (above) lists those times, worked out by Dagster's own
+    cron engine. No timezone is given, so the times are in UTC."""
+
+    @dg.op
+    def say_hello() -> str:
+        return "hello"
+
+    @dg.job
+    def greeting() -> None:
+        say_hello()
+
+    schedule = dg.ScheduleDefinition(
+        name="morning_greeting", target=greeting, cron_schedule="0 6 * * *"
+    )
+
+    assert schedule.job_name == "greeting"
+    fired = fires_at(schedule, starting="2024-01-01", count=2)
+    assert fired == ["Mon 2024-01-01 06:00", "Tue 2024-01-02 06:00"]
+
+
+def test_the_older_job_form_names_the_schedule_after_its_job() -> None:
+    """`dg.ScheduleDefinition(target=...)` must be given a `name=`. Older code passes `job=`
+    instead, often with no name: Dagster then makes one up from the job's."""
 
     @dg.op
     def say_hello() -> str:
@@ -54,13 +84,39 @@ def test_a_schedule_pairs_a_job_with_a_cron_string() -> None:
 
     schedule = dg.ScheduleDefinition(job=greeting, cron_schedule="0 6 * * *")
 
-    assert schedule.job_name == "greeting"
     assert schedule.name == "greeting_schedule"
 
 
+def test_a_schedule_can_target_assets_without_a_job(instance: dg.DagsterInstance) -> None:
+    """A schedule's target can be assets: Dagster builds the job for them when the schedule sits
+    in a `dg.Definitions`. This one should rebuild the two sales assets every night and leave
+    `users_table` alone. (Its name comes first here, as a positional argument.)"""
+
+    @dg.asset
+    def orders() -> pd.DataFrame:
+        return pd.DataFrame({"user": ["ada", "linus"], "amount": [12.5, 7.0]})
+
+    @dg.asset
+    def revenue(orders: pd.DataFrame) -> float:
+        return float(orders["amount"].sum())
+
+    @dg.asset
+    def users_table() -> pd.DataFrame:
+        return pd.DataFrame({"name": ["ada", "grace"], "active": [True, False]})
+
+    nightly = dg.ScheduleDefinition("nightly", cron_schedule="0 2 * * *", target=[orders, revenue])
+    defs = dg.Definitions(assets=[orders, revenue, users_table], schedules=[nightly])
+
+    result = defs.resolve_job_def(nightly.job_name).execute_in_process(instance=instance)
+
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"orders", "revenue"}
+
+
 def test_a_new_schedule_is_stopped_until_you_turn_it_on() -> None:
-    """A schedule is created stopped: it fires only once someone turns it on in the UI, or when
-    it is defined with `default_status=dg.DefaultScheduleStatus.RUNNING`."""
+    """A schedule's `default_status` says whether the daemon ticks it as soon as it is deployed,
+    or only once someone turns it on in the UI. You choose with
+    `default_status=dg.DefaultScheduleStatus.RUNNING`; this schedule doesn't choose."""
 
     @dg.op
     def say_hello() -> str:
@@ -70,7 +126,9 @@ def test_a_new_schedule_is_stopped_until_you_turn_it_on() -> None:
     def greeting() -> None:
         say_hello()
 
-    schedule = dg.ScheduleDefinition(job=greeting, cron_schedule="0 6 * * *")
+    schedule = dg.ScheduleDefinition(
+        name="morning_greeting", target=greeting, cron_schedule="0 6 * * *"
+    )
 
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
 
@@ -87,7 +145,7 @@ def test_five_fields_say_minute_hour_day_month_weekday() -> None:
     def greeting() -> None:
         say_hello()
 
-    schedule = dg.ScheduleDefinition(job=greeting, cron_schedule="30 6 * * *")
+    schedule = dg.ScheduleDefinition(name="daily", target=greeting, cron_schedule="30 6 * * *")
 
     assert fires_at(schedule, starting="2024-01-01", count=3) == [
         "Mon 2024-01-01 06:30",
@@ -108,7 +166,7 @@ def test_a_weekday_schedule_skips_the_weekend() -> None:
     def greeting() -> None:
         say_hello()
 
-    schedule = dg.ScheduleDefinition(job=greeting, cron_schedule="30 6 * * 1-5")
+    schedule = dg.ScheduleDefinition(name="weekdays", target=greeting, cron_schedule="30 6 * * 1-5")
 
     assert fires_at(schedule, starting="2024-01-04", count=4) == [
         "Thu 2024-01-04 06:30",
@@ -127,10 +185,10 @@ def test_the_day_field_picks_a_day_of_the_month() -> None:
         return "sent"
 
     @dg.job
-    def monthly_invoices() -> None:
+    def invoices() -> None:
         send_invoices()
 
-    schedule = dg.ScheduleDefinition(job=monthly_invoices, cron_schedule="0 8 1 * *")
+    schedule = dg.ScheduleDefinition(name="monthly", target=invoices, cron_schedule="0 8 1 * *")
 
     assert fires_at(schedule, starting="2024-01-15", count=3) == [
         "Thu 2024-02-01 08:00",
@@ -139,25 +197,9 @@ def test_the_day_field_picks_a_day_of_the_month() -> None:
     ]
 
 
-def test_a_bad_cron_string_fails_when_the_schedule_is_defined() -> None:
-    """Dagster checks a cron string as soon as the schedule is built, so a typo breaks loading
-    your definitions instead of silently never firing."""
-
-    @dg.op
-    def say_hello() -> str:
-        return "hello"
-
-    @dg.job
-    def greeting() -> None:
-        say_hello()
-
-    with pytest.raises(dg.DagsterInvalidDefinitionError):
-        dg.ScheduleDefinition(job=greeting, cron_schedule="every day at 6")
-
-
 def test_execution_timezone_keeps_the_local_time_all_year() -> None:
-    """With `execution_timezone`, the cron string is read in that zone's local time: 09:00 in
-    New York all year. New York is 5 hours behind UTC in winter and 4 hours behind in summer."""
+    """With `execution_timezone`, the cron string is read in that zone's local time, daylight
+    saving and all. New York is 5 hours behind UTC in winter and 4 hours behind in summer."""
 
     @dg.op
     def open_market() -> str:
@@ -168,19 +210,25 @@ def test_execution_timezone_keeps_the_local_time_all_year() -> None:
         open_market()
 
     schedule = dg.ScheduleDefinition(
-        job=market_open, cron_schedule="0 9 * * *", execution_timezone="America/New_York"
+        name="market_open_ny",
+        target=market_open,
+        cron_schedule="0 9 * * *",
+        execution_timezone="America/New_York",
     )
     [winter] = firing_times(schedule, starting="2024-01-08", count=1)
     [summer] = firing_times(schedule, starting="2024-07-08", count=1)
 
-    assert (winter.hour, summer.hour) == (9, 9)
     assert winter.astimezone(dt.timezone.utc).hour == 14
     assert summer.astimezone(dt.timezone.utc).hour == 13
+    assert (winter.hour, summer.hour) == (9, 9)
 
 
-def test_a_schedule_function_builds_run_config_from_the_tick_time() -> None:
-    """`@dg.schedule` turns a function into a schedule; it returns the `dg.RunRequest` for each
-    tick. This one, firing each morning, asks for a report on the day before the tick."""
+def test_a_schedule_builds_the_runs_config_from_the_ticks_time(
+    instance: dg.DagsterInstance,
+) -> None:
+    """`@dg.schedule` turns a function into a schedule; it returns a `dg.RunRequest` for each
+    tick. `context.scheduled_execution_time` is the time the tick was due, even when the code
+    runs later. `dg.build_schedule_context` lets a test play any tick."""
 
     class ReportConfig(dg.Config):
         day: str
@@ -193,50 +241,21 @@ def test_a_schedule_function_builds_run_config_from_the_tick_time() -> None:
     def daily_report() -> None:
         report()
 
-    @dg.schedule(job=daily_report, cron_schedule="0 6 * * *")
+    @dg.schedule(target=daily_report, cron_schedule="0 6 * * *")
     def every_morning(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        yesterday = context.scheduled_execution_time - dt.timedelta(days=1)
-        config = ReportConfig(day=f"{yesterday:%Y-%m-%d}")
+        config = ReportConfig(day=f"{context.scheduled_execution_time:%Y-%m-%d}")
         return dg.RunRequest(run_config=dg.RunConfig(ops={"report": config}))
 
     context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2024, 3, 15, 6, 0))
     request = every_morning(context)
-
-    assert request.run_config["ops"]["report"]["config"]["day"] == "2024-03-14"
-
-
-def test_the_run_request_runs_the_job_for_its_day(instance: dg.DagsterInstance) -> None:
-    """`dg.build_schedule_context(scheduled_execution_time=...)` lets a test play any tick; the
-    request's run config then runs the job just as that tick would. Play the tick that reports
-    on 29 February 2024."""
-
-    class ReportConfig(dg.Config):
-        day: str
-
-    @dg.op
-    def report(config: ReportConfig) -> str:
-        return f"report for {config.day}"
-
-    @dg.job
-    def daily_report() -> None:
-        report()
-
-    @dg.schedule(job=daily_report, cron_schedule="0 6 * * *")
-    def every_morning(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        yesterday = context.scheduled_execution_time - dt.timedelta(days=1)
-        config = ReportConfig(day=f"{yesterday:%Y-%m-%d}")
-        return dg.RunRequest(run_config=dg.RunConfig(ops={"report": config}))
-
-    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2024, 3, 1, 6, 0))
-    request = every_morning(context)
     result = daily_report.execute_in_process(run_config=request.run_config, instance=instance)
 
-    assert result.output_for_node("report") == "report for 2024-02-29"
+    assert result.output_for_node("report") == "report for 2024-03-15"
 
 
 def test_a_skip_reason_says_why_a_tick_launched_nothing() -> None:
-    """A schedule function that returns a `dg.SkipReason` launches no run for that tick, and the
-    reason is shown in the UI. `evaluate_tick` shows what the schedule asked for."""
+    """Instead of a request, a schedule function can return an object that launches no run and
+    says why; the UI shows the reason on the tick."""
 
     @dg.op
     def report() -> str:
@@ -246,7 +265,7 @@ def test_a_skip_reason_says_why_a_tick_launched_nothing() -> None:
     def daily_report() -> None:
         report()
 
-    @dg.schedule(job=daily_report, cron_schedule="0 6 * * *")
+    @dg.schedule(target=daily_report, cron_schedule="0 6 * * *")
     def weekday_mornings(
         context: dg.ScheduleEvaluationContext,
     ) -> dg.RunRequest | dg.SkipReason:
@@ -255,18 +274,18 @@ def test_a_skip_reason_says_why_a_tick_launched_nothing() -> None:
             return dg.SkipReason(f"{day:%A}: no reports at the weekend")
         return dg.RunRequest()
 
-    saturday = dt.datetime(2024, 3, 16, 6, 0)
-    tick = weekday_mornings.evaluate_tick(
-        dg.build_schedule_context(scheduled_execution_time=saturday)
-    )
+    saturday = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2024, 3, 16, 6, 0))
+    skipped = weekday_mornings(saturday)
 
-    assert tick.run_requests == []
-    assert tick.skip_message == "Saturday: no reports at the weekend"
+    assert isinstance(skipped, dg.SkipReason)
+    assert skipped.skip_message == "Saturday: no reports at the weekend"
 
 
-def test_the_seed_schedule_returning_an_empty_dict_still_requests_a_run() -> None:
-    """The tutorial's schedule returns `{}`. Dagster reads a returned dict as the run config of
-    one run request, so every tick asks for a run with empty config."""
+def test_a_schedule_that_returns_a_dict_asks_for_a_run_with_that_config() -> None:
+    """Older code often returns a dict from a schedule function, sometimes an empty one, and uses
+    `job=`. Dagster reads the dict as the run config of one request. Deployed, the daemon checks
+    that config against the job at the tick: here the job needs a `day`, so the tick fails and no
+    run is created. `evaluate_tick` doesn't check; `dg.validate_run_config` does."""
 
     class ReportConfig(dg.Config):
         day: str
@@ -280,37 +299,14 @@ def test_the_seed_schedule_returning_an_empty_dict_still_requests_a_run() -> Non
         report()
 
     @dg.schedule(job=daily_report, cron_schedule="0 6 * * *")
-    def seed_schedule(context: dg.ScheduleEvaluationContext) -> dict:
+    def empty_config_schedule(context: dg.ScheduleEvaluationContext) -> dict:
         return {}
 
-    tick = seed_schedule.evaluate_tick(
+    tick = empty_config_schedule.evaluate_tick(
         dg.build_schedule_context(scheduled_execution_time=dt.datetime(2024, 3, 15, 6, 0))
     )
+    [request] = tick.run_requests
 
-    assert len(tick.run_requests) == 1
-    assert tick.run_requests[0].run_config == {}
-
-
-def test_an_empty_run_config_fails_only_when_the_run_is_checked() -> None:
-    """Nothing complains when the seed's schedule is defined or ticks: the run it asks for fails
-    when launched, because the job needs config. `dg.validate_run_config` shows that in a test."""
-
-    class ReportConfig(dg.Config):
-        day: str
-
-    @dg.op
-    def report(config: ReportConfig) -> str:
-        return f"report for {config.day}"
-
-    @dg.job
-    def daily_report() -> None:
-        report()
-
-    @dg.schedule(job=daily_report, cron_schedule="0 6 * * *")
-    def seed_schedule(context: dg.ScheduleEvaluationContext) -> dict:
-        return {}
-
-    request = seed_schedule(dg.build_schedule_context())
-
-    with pytest.raises(dg.DagsterInvalidConfigError):
-        dg.validate_run_config(daily_report, request)
+    assert request.run_config == {}
+    with pytest.raises(dg.DagsterInvalidConfigError):  # what the daemon's tick would raise
+        dg.validate_run_config(daily_report, request.run_config)

@@ -1,9 +1,11 @@
-"""The capstone opens in the Dagster UI: a real webserver on loopback answers for its pieces."""
+"""The capstone opens in the Dagster UI: `dg dev`, run as the README says, serves its pieces."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import shutil
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,10 +17,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+PROJECT = ROOT / "capstone"
+BIN = Path(sys.executable).parent
 QUERY = """{
   repositoriesOrError {
     ... on RepositoryConnection {
-      nodes { schedules { name } sensors { name } assetNodes { assetKey { path } } }
+      nodes {
+        location { name }
+        schedules { name cronSchedule executionTimezone scheduleState { status } }
+        sensors { name sensorState { status } }
+        assetNodes {
+          assetKey { path }
+          isPartitioned
+          assetChecksOrError { ... on AssetChecks { checks { name blocking } } }
+          internalFreshnessPolicy { ... on CronFreshnessPolicy { deadlineCron timezone } }
+        }
+      }
     }
   }
 }"""
@@ -33,50 +47,94 @@ def free_port() -> int:
 def ask(url: str, query: str) -> dict:
     body = json.dumps({"query": query}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
 
 
-def test_the_capstone_opens_in_the_dagster_ui_with_its_assets_schedule_and_sensor(
-    tmp_path: Path,
-) -> None:
-    webserver = shutil.which("dagster-webserver", path=str(Path(sys.executable).parent))
-    assert webserver, "dagster-webserver is missing: pip install -e '.[dev]'"
-    (tmp_path / "home").mkdir()
+def default_signals() -> None:
+    """In the child: answer Ctrl-C and SIGTERM, even when started from a shell that ignores them."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def stop(server: subprocess.Popen) -> None:
+    """Ctrl-C, as a learner stops `dg dev`; whatever is left of its process group is killed."""
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+
+
+def test_dg_dev_serves_the_capstones_assets_checks_schedule_and_sensor(tmp_path: Path) -> None:
+    dg_cli = BIN / "dg"
+    assert dg_cli.exists(), "dg is missing: pip install -e '.[ui]'"
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     port = free_port()
     env = {
-        "PATH": str(Path(sys.executable).parent),
+        "PATH": f"{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
         "HOME": str(tmp_path),
-        "DAGSTER_HOME": str(tmp_path / "home"),
+        "DAGSTER_HOME": str(dagster_home),
         "DAGSTER_KOANS_CAPSTONE_DIR": str(tmp_path / "capstone"),
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
-    command = [webserver, "-f", str(ROOT / "capstone" / "definitions.py")]
+    log = (tmp_path / "dg_dev.log").open("w")
     server = subprocess.Popen(
-        [*command, "-h", "127.0.0.1", "-p", str(port)],
-        cwd=tmp_path,
+        [str(dg_cli), "dev", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=PROJECT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=default_signals,
     )
     url = f"http://127.0.0.1:{port}/graphql"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # a loaded CI machine; about 20 s on a quiet one
         while True:
             try:
                 answer = ask(url, QUERY)
                 break
             except (urllib.error.URLError, ConnectionError):
                 if server.poll() is not None or time.monotonic() > deadline:
-                    assert server.stderr is not None
-                    pytest.fail(f"the webserver did not answer: {server.stderr.read()[-2000:]!r}")
-                time.sleep(0.5)
+                    text = (tmp_path / "dg_dev.log").read_text()[-3000:]
+                    pytest.fail(f"dg dev did not answer: {text}")
+                time.sleep(1)
     finally:
-        server.terminate()
-        server.wait(30)
+        stop(server)
+        log.close()
+
     [repository] = answer["data"]["repositoriesOrError"]["nodes"]
-    assets = {"/".join(node["assetKey"]["path"]) for node in repository["assetNodes"]}
-    assert {"users_table", "active_users"} <= assets
-    assert [s["name"] for s in repository["schedules"]] == ["daily_refresh"]
-    assert [s["name"] for s in repository["sensors"]] == ["new_exports"]
-    assert (tmp_path / "capstone" / "users.db").exists()  # seeded where it was told to
+    assert repository["location"]["name"] == "capstone"
+    assets = {"/".join(node["assetKey"]["path"]): node for node in repository["assetNodes"]}
+    assert sorted(assets) == ["active_users", "users_table"]
+    assert all(node["isPartitioned"] for node in assets.values())
+    checks = {
+        key: [(c["name"], c["blocking"]) for c in node["assetChecksOrError"]["checks"]]
+        for key, node in assets.items()
+    }
+    assert checks == {
+        "users_table": [("names_are_unique", True)],
+        "active_users": [("every_active_user_is_active", False)],
+    }
+    assert assets["active_users"]["internalFreshnessPolicy"] == {
+        "deadlineCron": "0 9 * * *",
+        "timezone": "Europe/Paris",
+    }
+    # Deployed, a schedule and a sensor start stopped until someone turns them on.
+    assert repository["schedules"] == [
+        {
+            "name": "daily_refresh",
+            "cronSchedule": "0 6 * * *",
+            "executionTimezone": "Europe/Paris",
+            "scheduleState": {"status": "STOPPED"},
+        }
+    ]
+    assert repository["sensors"] == [{"name": "new_exports", "sensorState": {"status": "STOPPED"}}]
+    assert (tmp_path / "capstone" / "users.db").exists()  # made where it was told to
     assert not list(ROOT.glob(".tmp_dagster_home_*"))
+    assert not list(PROJECT.glob(".tmp_dagster_home_*"))
