@@ -32,6 +32,8 @@ class Blank:
         raise BlankError(f"the blank {self._marker} is still empty: fill it in")
 
     def __getattr__(self, name: str) -> NoReturn:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)  # `hasattr(__, "__wrapped__")`, as doctest asks: no
         self._refuse()
 
     # Every operator a koan might apply to a value refuses, so an empty blank can't pass.

@@ -92,16 +92,21 @@ while True:
             " koan as not finishing until you change it.",
         ])
     if interrupted_at is not None and now >= interrupted_at + answer:
-        end([" Interrupted: the run stopped before the end. Run it again when ready."])
+        try:
+            os.unlink(running_file)  # said here: the next run need not say it ended abruptly
+        except OSError:
+            pass
+        end([sys.argv[6]])
 """
 
 
 class Guard:
     """The parent's side: tell the guard which koan runs, until when."""
 
-    def __init__(self, stuck_file: Path, running_file: Path) -> None:
+    def __init__(self, stuck_file: Path, running_file: Path, interrupted_line: str) -> None:
         self.stuck_file = stuck_file
         self.running_file = running_file
+        self.interrupted_line = interrupted_line
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()  # the interrupt watcher and signal handler speak too
 
@@ -114,6 +119,7 @@ class Guard:
                     *(str(os.getpid()), str(self.stuck_file), str(ANSWER)),
                     "ignore" if ignored else "answer",
                     str(self.running_file),
+                    self.interrupted_line,
                 ],
                 stdin=subprocess.PIPE,
                 close_fds=True,

@@ -7,13 +7,28 @@ plugin's, a hand edit, a half-written file) is discarded with a note, never trus
 from __future__ import annotations
 
 import json
-import tempfile
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 CACHE_KEY = "dagster_koans/ledger"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()
+
+
+def is_time(value: Any) -> bool:
+    """A number of seconds since the epoch, as `time.time()` gives (not a bool, nor infinity)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e11
 
 
 def _strings(value: Any) -> dict[str, str] | None:
@@ -25,7 +40,7 @@ def _strings(value: Any) -> dict[str, str] | None:
 
 
 class Ledger:
-    def __init__(self, cache: pytest.Cache | None) -> None:
+    def __init__(self, cache: pytest.Cache | None, scratch: Path) -> None:
         self._cache = cache
         self.notes: list[str] = []
         data: Any = cache.get(CACHE_KEY, {}) if cache is not None else {}
@@ -38,7 +53,7 @@ class Ledger:
             or imported is None
             or not isinstance(ever, list)
             or not all(isinstance(key, str) for key in ever)
-            or not (started is None or isinstance(started, int | float))
+            or not (started is None or is_time(started))
         ):
             self.notes.append(
                 "The koans' history in .pytest_cache was not readable and was discarded: "
@@ -46,7 +61,7 @@ class Ledger:
             )
             passes, imported, ever, started = {}, {}, [], None
         # Files the guard process writes too (see guard.py): plain files, not cache values.
-        folder = cache.mkdir("dagster_koans") if cache is not None else Path(tempfile.mkdtemp())
+        folder = cache.mkdir("dagster_koans") if cache is not None else scratch
         self.stuck_file = folder / "stuck.json"
         self.running_file = folder / "running"
         self.passes: dict[str, str] = passes  # key -> fingerprint of the code that passed
@@ -66,13 +81,22 @@ class Ledger:
         return _strings(data) or {}
 
     def _left_running(self) -> str | None:
-        """The koan a previous run was running when its process ended without a word."""
+        """The koan a previous run was running when its process ended without a word (as
+        `nodeid@pid`); nothing while that process is still running, as a second run may."""
         try:
             left = self.running_file.read_text(encoding="utf-8")
         except (OSError, ValueError):
             return None
+        pid = left.rpartition("@")[2]
+        if pid.isdigit() and pid_alive(int(pid)):
+            return None
         self.running_file.unlink(missing_ok=True)
         return left or None
+
+    @property
+    def keeps(self) -> bool:
+        """False with -p no:cacheprovider: nothing is kept after the run."""
+        return self._cache is not None
 
     def passed_with(self, key: str, fingerprint: str | None) -> bool:
         """True when the koan passed before with exactly this code."""

@@ -34,7 +34,7 @@ class KoansOptions:
     trust_history: bool  # may a koan that passed with unchanged code be counted without running?
     timeout: float | None  # seconds; None when pytest-timeout's --timeout decides, or 0 was given
     collect_only: bool
-    tracebacks: bool  # the learner asked for pytest's tracebacks with --tb
+    tracebacks: bool  # the learner chose a --tb style: pytest's tracebacks stay
 
     @property
     def narrowed(self) -> bool:
@@ -74,7 +74,12 @@ def chosen_track(config: pytest.Config) -> str | None:
                 break
         else:
             return None
-    return tracks.pop() if len(tracks) == 1 else None
+    if len(tracks) > 1:
+        raise pytest.UsageError(
+            "run koans/ or solutions/, not both at once: their files share names, so pytest "
+            "cannot import them in one run."
+        )
+    return tracks.pop() if tracks else None
 
 
 def read_timeout(config: pytest.Config) -> float | None:
@@ -126,9 +131,8 @@ def read_options(config: pytest.Config, track: str, path: LearningPath) -> Koans
         trust_history=track == "koans" and not fresh and not os.environ.get("CI"),
         timeout=read_timeout(config),
         collect_only=bool(config.getoption("collectonly")),
-        tracebacks=any(
-            arg == "--tb" or arg.startswith("--tb=") for arg in config.invocation_params.args
-        ),
+        # --tb given anywhere: the command line, PYTEST_ADDOPTS, the ini file's addopts
+        tracebacks=getattr(config.option, "tbstyle", "auto") != "auto",
     )
 
 

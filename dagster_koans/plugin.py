@@ -94,15 +94,13 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("koans_off"):
+        return
     track = chosen_track(config)
-    if track is None or config.getoption("koans_off"):
+    if track is None:
         return
     path = load_path(config.rootpath)
     options = read_options(config, track, path)
-    if not options.tracebacks:
-        config.option.tbstyle = "no"  # the screen tells each failure; --tb brings pytest's back
-    # One lesson that does not import must not stop the others (pytest would stop the run).
-    config.option.continue_on_collection_errors = True
     from dagster_koans.run import KoansRun
 
     config.pluginmanager.register(KoansRun(config, options, path), PLUGIN_NAME)

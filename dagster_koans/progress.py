@@ -15,20 +15,17 @@ class OwnTest:
     """A test of the learner's own (not a koan of the path), as pytest reported it."""
 
     nodeid: str
-    outcome: str  # passed, failed, skipped
+    outcome: str  # passed, failed (in any phase, or its file does not import), skipped
     message: str
 
     @classmethod
     def from_report(cls, report: pytest.TestReport | pytest.CollectReport) -> OwnTest:
+        text = str(report.longrepr or "")
+        errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
         crash = getattr(report.longrepr, "reprcrash", None)
-        message = crash.message if crash is not None else str(report.longrepr or "")
-        first = message.strip().splitlines()[0] if message.strip() else ""
-        outcome = (
-            "error"
-            if report.when in ("setup", "teardown", "collect") and report.failed
-            else report.outcome
-        )
-        return cls(report.nodeid, outcome, shorten(ANSI.sub("", first)))
+        message = errors[-1] if errors else (crash.message if crash else text.strip())
+        first = message.splitlines()[0] if message else ""
+        return cls(report.nodeid, report.outcome, shorten(ANSI.sub("", first)))
 
 
 @dataclass
@@ -41,12 +38,35 @@ class Standing:
     passed_before: set[str] = field(default_factory=set)  # Koan.key of koans that once passed
     scope: set[str] = field(default_factory=set)  # Koan.key of the koans this run covers
     started: float | None = None  # when the learner first ran the path (seconds since epoch)
-    own: list[OwnTest] = field(default_factory=list)  # the learner's own tests that ran
+    own: dict[str, OwnTest] = field(default_factory=dict)  # the learner's tests, by node id
     strays: list[str] = field(default_factory=list)  # files in the track folder not on the path
     notes: list[str] = field(default_factory=list)  # what the learner should know about this run
     skipped_files: int = 0  # lesson files not imported: everything in them was known
     stopped_early: str = ""  # why pytest stopped before the end (-x, --maxfail, --sw)
-    interrupted: bool = False
+    interrupted: bool = False  # Ctrl-C or SIGTERM
+    exited: bool = False  # a test called `pytest.exit()`: its status stands
+
+    def note_own(self, test: OwnTest) -> None:
+        """One test's phases: a failure in any of them is the test's outcome."""
+        known = self.own.get(test.nodeid)
+        if known is None or known.outcome == "passed":
+            self.own[test.nodeid] = test
+
+    def exit_status(self, pytest_status: int, hint: bool) -> int:
+        """The run's exit status, agreeing with the screen: pytest's, but a koan judged without
+        running counts as run, so 0 only when every koan in scope and every own test passed."""
+        if self.interrupted:
+            return pytest.ExitCode.INTERRUPTED
+        if self.exited or pytest_status not in (0, 1, 2, 5):  # 2: --sw stops as if interrupted
+            return pytest_status
+        if hint and self.current() is None:
+            return pytest.ExitCode.USAGE_ERROR  # nothing to hint at: the screen says so
+        in_scope = [koan for koan in self.path.koans if koan.key in self.scope]
+        if any(not self.verdict(koan).resolved for koan in in_scope):
+            return pytest.ExitCode.TESTS_FAILED
+        if any(test.outcome == "failed" for test in self.own.values()):
+            return pytest.ExitCode.TESTS_FAILED
+        return pytest.ExitCode.OK if in_scope else pytest_status
 
     def verdict(self, koan: Koan) -> Verdict:
         scanned = self.files.get(koan.lesson)

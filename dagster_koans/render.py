@@ -95,13 +95,16 @@ def render_notes(console: Console, standing: Standing) -> list[RenderableType]:
             )
         )
     if standing.own:
-        failed = [test for test in standing.own if test.outcome in ("failed", "error")]
-        heading = Text(f" Your own tests: {len(standing.own) - len(failed)} passed", style="bold")
+        failed = [test for test in standing.own.values() if test.outcome == "failed"]
+        passed = sum(test.outcome == "passed" for test in standing.own.values())
+        heading = Text(f" Your own tests: {passed} passed", style="bold")
         if failed:
             heading.append(f", {len(failed)} failed", style="bold red")
         parts.append(heading)
         for test in failed:
             parts.append(Text(f"   {glyphs(console).broken} {test.nodeid}  {test.message}"))
+        if failed:
+            parts.append(Text(f"   (pytest {failed[0].nodeid} --tb=short shows the traceback)"))
     if parts:
         parts.append(Text())
     return parts

@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 from collections.abc import Generator
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -31,16 +32,17 @@ from dagster_koans.ledger import Ledger
 from dagster_koans.options import KoansOptions
 from dagster_koans.path import Koan, LearningPath, digest, scan_file
 from dagster_koans.progress import OwnTest, Standing
+from dagster_koans.screen import INTERRUPTED_LINE
 from dagster_koans.verdict import (
     FileProblem,
     Outcome,
     after_running,
     before_running,
+    first_failure,
     import_problem,
     is_interrupt,
     kept_output,
     unreadable,
-    worse,
 )
 
 CANCELLED = "DAGSTER_KOANS_CANCELLED"  # pids of watch-mode runs the watcher ended on purpose
@@ -54,21 +56,29 @@ class KoansRun:
         self.options = options
         self.root = options.root
         self.folder = options.root / options.track
-        self.ledger = Ledger(getattr(config, "cache", None))  # None with -p no:cacheprovider
+        self.workdir = Path(tempfile.mkdtemp(prefix="dagster-koans-"))
+        # pytest's cache is None with -p no:cacheprovider: then nothing is remembered
+        self.ledger = Ledger(getattr(config, "cache", None), self.workdir)
         self.salt = version_salt()
         self.standing = Standing(path=path, track=options.track)
         self.standing.notes.extend(self.ledger.notes)
         self.unimported: set[str] = set()  # lesson files that need no import this time
-        self.deselected = 0
-        self.workdir = Path(tempfile.mkdtemp(prefix="dagster-koans-"))
         self._koan_items: dict[str, int] = {}  # koan key -> items of it still to report
+        self.koans_by_nodeid: dict[str, Koan] = {}  # the koans collected this run
         self.interrupts: Interrupts | None = None
         self._dagster_home: str | None = None
-        self.guard = Guard(self.ledger.stuck_file, self.ledger.running_file)
-        self.exitstatus = 0
+        self.guard = Guard(self.ledger.stuck_file, self.ledger.running_file, INTERRUPTED_LINE)
+        self.exitstatus: int | None = None  # set once the session has finished
         self._read_files()
         self._notice_abrupt_end()
         self._judge_without_running()
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Called when this object is registered (not if `-p no:dagster-koans-run` blocks it)."""
+        if not self.options.tracebacks:
+            config.option.tbstyle = "no"  # the screen tells each failure; --tb brings them back
+        # One lesson that does not import must not stop the others (pytest would stop the run).
+        config.option.continue_on_collection_errors = True
 
     # -- before collection ------------------------------------------------------------------
 
@@ -86,12 +96,13 @@ class KoansRun:
             if scanned.error is not None:
                 standing.problems[lesson.stem] = unreadable(scanned.error)
         on_path = {lesson.filename for lesson in standing.path.lessons}
+        collected = self.config.getini("python_files")  # the files pytest collects tests from
         standing.strays = sorted(
             file.name
             for file in self.folder.glob("*.py")
-            if file.name not in on_path and file.name != "__init__.py"
+            if file.name not in on_path and any(fnmatch(file.name, p) for p in collected)
         )
-        if self.options.track == "koans" and self.ledger.started is None:
+        if self.options.track == "koans" and self.ledger.started is None and self.ledger.keeps:
             self.ledger.started = time.time()
         standing.passed_before = self.ledger.ever_passed
         standing.started = self.ledger.started if self.options.track == "koans" else None
@@ -228,6 +239,7 @@ class KoansRun:
         for item in items:
             koan = self.koan_for(item)
             if koan is not None:
+                self.koans_by_nodeid[item.nodeid] = koan
                 self.standing.scope.add(koan.key)
                 if koan.key in self.standing.verdicts:
                     deselected.append(item)
@@ -271,7 +283,7 @@ class KoansRun:
         """A file of the learner's own that does not import is their own test's failure."""
         path = self.root / report.nodeid.split("::")[0]
         if report.failed and path.parent == self.folder and path.name in self.standing.strays:
-            self.standing.own.append(OwnTest.from_report(report))
+            self.standing.note_own(OwnTest.from_report(report))
 
     def pytest_collection_finish(self) -> None:
         freeze_heap()  # what collection imported
@@ -289,11 +301,12 @@ class KoansRun:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        """Each koan runs in a folder of its own, and what it does to the environment is undone."""
+        """Each koan runs in a folder of its own (the learner's own tests where pytest runs
+        them), and what it does to the environment is undone."""
         cwd, environ = os.getcwd(), dict(os.environ)
-        folder = Path(tempfile.mkdtemp(dir=self.workdir))
         self.ledger.running(f"{item.nodeid}@{os.getpid()}")
-        os.chdir(folder)
+        if self.koan_for(item) is not None:
+            os.chdir(tempfile.mkdtemp(dir=self.workdir))
         try:
             return (yield)
         finally:
@@ -323,8 +336,8 @@ class KoansRun:
             raise KeyboardInterrupt  # Dagster turned Ctrl-C into a failed step: stop the run
         koan = self.koan_for(item)
         if koan is None:
-            if report.when == "call" or report.failed:
-                self.standing.own.append(OwnTest.from_report(report))
+            if report.when == "call" or not report.passed:
+                self.standing.note_own(OwnTest.from_report(report))
             return report
         if report.when == "teardown" and not report.failed:
             self._finish(koan, item)
@@ -341,7 +354,9 @@ class KoansRun:
             error,
             kept_output(report.sections),
         )
-        self.standing.verdicts[koan.key] = worse(self.standing.verdicts.get(koan.key), verdict)
+        self.standing.verdicts[koan.key] = first_failure(
+            self.standing.verdicts.get(koan.key), verdict
+        )
         # Named in --junitxml, so tools (and the project's tests) can read each koan's verdict.
         item.user_properties[:] = [
             p for p in item.user_properties if p[0] not in ("koan", "blank_reason", "call_seconds")
@@ -356,13 +371,18 @@ class KoansRun:
         return report
 
     def _finish(self, koan: Koan, item: pytest.Item) -> None:
-        """The last of a koan's items has reported: its verdict is final, remember it."""
+        """The last of a koan's items has reported: its verdict is final, remember it (now, so
+        that a run the guard has to end keeps it)."""
         self._koan_items[koan.key] = self._koan_items.get(koan.key, 1) - 1
         if self._koan_items[koan.key] > 0 or self.options.track != "koans":
             return
         verdict = self.standing.verdicts.get(koan.key)
-        if verdict is not None:
-            self.ledger.record(koan.key, self.fingerprint(koan), verdict.resolved)
+        if verdict is None:
+            return
+        # -k or a `koan[case]` id may have run only some cases of a parametrized koan.
+        some_cases = self.options.narrowed and hasattr(item, "callspec")
+        self.ledger.record(koan.key, self.fingerprint(koan), verdict.resolved and not some_cases)
+        self.ledger.save()
 
     def pytest_report_teststatus(
         self, report: pytest.TestReport
@@ -370,18 +390,24 @@ class KoansRun:
         """`-v` names each koan's verdict: FAILED (blank), FAILED (wrong), ..."""
         if report.when != "call" or not report.failed:
             return None
-        stem, _, name = report.nodeid.partition("::")
-        koan = self.standing.path.koan(Path(stem).stem, name.split("[")[0])
+        koan = self.koans_by_nodeid.get(report.nodeid)
         verdict = self.standing.verdicts.get(koan.key) if koan else None
         if verdict is None:
             return None
         return "failed", "F", (f"FAILED ({verdict.outcome.value})", {"red": True})
 
+    def pytest_enter_pdb(self) -> None:
+        """A learner in the debugger is not stuck: the guard stops watching this koan."""
+        self.guard.done()
+
     # -- the end ------------------------------------------------------------------------------
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        # pytest's --sw stops a run by raising its own `Interrupted`: that is no Ctrl-C.
-        if excinfo.typename != "Interrupted":
+        # pytest's --sw stops a run by raising its own `Interrupted`: that is no Ctrl-C, and
+        # neither is a test's `pytest.exit()`.
+        if excinfo.typename == "Exit":
+            self.standing.exited = True
+        elif excinfo.typename != "Interrupted":
             self.standing.interrupted = True
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -397,13 +423,21 @@ class KoansRun:
             self.standing.stopped_early = str(session.shouldstop or session.shouldfail or "")
         from dagster_koans.screen import draw
 
+        status = self.standing.exit_status(int(session.exitstatus), self.options.hint)
         try:
-            session.exitstatus = draw(self.config, self.options, self.standing, session.exitstatus)
+            draw(self.config, self.options, self.standing, status)
         except KeyboardInterrupt:
-            sys.stdout.write("\nInterrupted while drawing the screen. Run it again when ready.\n")
-            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            sys.stdout.write(f"\n{INTERRUPTED_LINE}\n")
             self.standing.interrupted = True
-        self.exitstatus = int(session.exitstatus)
+            status = pytest.ExitCode.INTERRUPTED
+        except Exception as error:  # a bug of ours: one plain line, never a wrong screen
+            sys.stderr.write(
+                f"dagster-koans: the koans plugin failed while drawing the screen "
+                f"({type(error).__name__}: {error}). Please report it; `--koans-off` runs "
+                "plain pytest meanwhile.\n"
+            )
+            status = pytest.ExitCode.INTERNAL_ERROR
+        session.exitstatus = self.exitstatus = int(status)
 
     def pytest_internalerror(self) -> None:
         sys.stderr.write(
@@ -431,7 +465,7 @@ class KoansRun:
             sys.stdout.write(
                 f"A koan left a thread running ({', '.join(left)}): the run ends without it.\n"
             )
-        if left or self.standing.interrupted:
+        if self.exitstatus is not None and (left or self.standing.interrupted):
             # Unwinding Dagster's large heap takes seconds on a busy machine; nothing is left to do.
             sys.stdout.flush()
             sys.stderr.flush()

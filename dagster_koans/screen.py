@@ -21,7 +21,6 @@ from dagster_koans.options import KoansOptions
 from dagster_koans.progress import Standing
 from dagster_koans.render import render_progress, render_screen
 
-INTERRUPTED, USAGE_ERROR, NO_TESTS = 2, 4, 5
 WATCHING = "DAGSTER_KOANS_WATCHING"  # set by the watcher for the runs it starts
 ASCII_FOR = str.maketrans(
     {
@@ -79,16 +78,30 @@ def make_console(config: pytest.Config, width: int | None = None) -> Console:
     )
 
 
-def draw(config: pytest.Config, options: KoansOptions, standing: Standing, exitstatus: int) -> int:
-    """Draw the screen for the run that ended with `exitstatus`; return the status to exit with."""
-    if options.collect_only:
-        return exitstatus
+INTERRUPTED_LINE = " Interrupted: the run stopped before the end. Run it again when ready."
+
+
+def draw(config: pytest.Config, options: KoansOptions, standing: Standing, status: int) -> None:
+    """Draw the screen for a run that ends with `status` (see `Standing.exit_status`)."""
+    if options.collect_only or standing.exited:
+        return  # pytest's list of node ids, or a test's `pytest.exit()`, is the whole answer
+    if config.pluginmanager.get_plugin("terminalreporter") is None:
+        return  # -p no:terminal: pytest shows nothing, and neither does the screen
     console = make_console(config)
-    status = draw_screen(console, config, options, standing, exitstatus)
+    if standing.interrupted:
+        console.print(INTERRUPTED_LINE)
+    elif status == pytest.ExitCode.USAGE_ERROR and options.hint:
+        sys.stderr.write("ERROR: --hint: every koan of this run is solved, nothing to hint at.\n")
+        return
+    elif status in (0, 1, 2, 5):
+        quiet = config.get_verbosity() < 0
+        if options.compare is not None:
+            console.print(compare_view(console, config, options, standing))
+        else:
+            console.print(render_screen(console, standing, options.command, options.hint, quiet))
     if os.environ.get(WATCHING):
         console.print(" Watching koans/: save a file to run again. Ctrl-C stops.", style="dim")
     write(config, console)
-    return status
 
 
 def write(config: pytest.Config, console: Console) -> None:
@@ -98,29 +111,6 @@ def write(config: pytest.Config, console: Console) -> None:
     writer = config.get_terminal_writer()
     writer.write(text)
     writer.flush()
-
-
-def draw_screen(
-    console: Console,
-    config: pytest.Config,
-    options: KoansOptions,
-    standing: Standing,
-    exitstatus: int,
-) -> int:
-    if standing.interrupted:
-        console.print(" Interrupted: the run stopped before the end. Run it again when ready.")
-        return INTERRUPTED
-    if exitstatus not in (0, 1, INTERRUPTED, NO_TESTS):  # --sw stops as if interrupted
-        return exitstatus  # a usage or internal error: pytest has said what went wrong
-    if options.hint and standing.current() is None:
-        sys.stderr.write("ERROR: --hint: every koan of this run is solved, nothing to hint at.\n")
-        return USAGE_ERROR
-    quiet = config.get_verbosity() < 0
-    if options.compare is not None:
-        console.print(compare_view(console, config, options, standing))
-    else:
-        console.print(render_screen(console, standing, options.command, options.hint, quiet))
-    return final_status(standing, exitstatus)
 
 
 def compare_view(
@@ -148,13 +138,3 @@ def read_lines(file: os.PathLike[str]) -> list[str]:
             return handle.read().splitlines()
     except FileNotFoundError:
         return []
-
-
-def final_status(standing: Standing, exitstatus: int) -> int:
-    """Follow pytest, but a koan judged without running counts as run: 0 only when all passed."""
-    in_scope = [koan for koan in standing.path.koans if koan.key in standing.scope]
-    if any(not standing.verdict(koan).resolved for koan in in_scope):
-        return 1
-    if any(test.outcome in ("failed", "error") for test in standing.own):
-        return 1
-    return 0 if exitstatus == NO_TESTS and in_scope else exitstatus

@@ -93,6 +93,12 @@ def after_running(
         return Verdict(Outcome.SKIPPED)
     if outcome == "failed" and error is not None:
         return judge_failure(file, source.blanks if source else (), error, output)
+    if outcome == "failed":  # pytest failed it without an error: a strict xfail that passed
+        return Verdict(
+            Outcome.ERROR,
+            source.first_line if source else None,
+            ("It passed, but it is marked to fail (xfail): remove the mark.",),
+        )
     if source is not None and source.blanks:
         return Verdict(Outcome.BLANK, source.blanks[0])  # passed, but not by filling the blank
     broad = source.broad_raises if source else ()
@@ -117,11 +123,9 @@ def settle(problem: FileProblem | None, source_exists: bool, found: Verdict | No
     return Verdict(Outcome.NOT_RUN if source_exists else Outcome.MISSING)
 
 
-def worse(old: Verdict | None, new: Verdict) -> Verdict:
+def first_failure(old: Verdict | None, new: Verdict) -> Verdict:
     """Several results for one koan (its phases, its parametrized cases): the first failure wins."""
-    if old is None or old.resolved or old.outcome is Outcome.NOT_RUN:
-        return new
-    return old
+    return new if old is None or old.resolved else old
 
 
 def is_interrupt(error: BaseException) -> bool:
@@ -193,14 +197,16 @@ def judge_failure(
     """What a failed koan tells the learner."""
     for link in exception_chain(error):
         if isinstance(link, BlankError):
-            # Used deep inside Dagster, its own traceback may never pass through the koan.
-            line = last_line_in(file, link.__traceback__) or (blanks[0] if blanks else None)
-            return Verdict(Outcome.BLANK, line, output=output, reason="used")
+            # Used where it went (an asset's body, deep inside Dagster): show where it was put.
+            line = last_line_in(file, link.__traceback__)
+            if line not in blanks:
+                line = blanks[0] if blanks else line
+            return Verdict(Outcome.BLANK, line, reason="used")
     surfaced = last_line_in(file, error.__traceback__)
     if surfaced in blanks:
-        return Verdict(Outcome.BLANK, surfaced, output=output, reason="rejected")
+        return Verdict(Outcome.BLANK, surfaced, reason="rejected")
     if blanks:
-        return Verdict(Outcome.BLANK, blanks[0], output=output)
+        return Verdict(Outcome.BLANK, blanks[0])
     text = safe_text(error)
     if type(error).__name__ == "Failed" and text.startswith("Timeout"):
         seconds = text.split("(>")[-1].split("s)")[0]
@@ -216,10 +222,11 @@ def judge_failure(
             Outcome.WRONG, surfaced, tuple(map(shorten, lines[:MAX_MESSAGE_LINES])), output
         )
     # Dagster wraps errors raised in a koan's op or asset: the first cause is what went wrong.
-    root, seen = error, {id(error)}
-    while root.__cause__ is not None and id(root.__cause__) not in seen:
-        root = root.__cause__
-        seen.add(id(root))
+    root = error
+    for link in exception_chain(error)[1:]:
+        if link is not root.__cause__:
+            break
+        root = link
     line = last_line_in(file, root.__traceback__) or surfaced
     return Verdict(Outcome.ERROR, line, plain_message(root), output)
 

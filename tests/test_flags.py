@@ -207,10 +207,9 @@ def test_lf_runs_the_koans_that_failed_last_time(
 ) -> None:
     project = one_right_one_wrong_one_solved
     project.runpytest("koans/")
-    result = project.runpytest("koans/", "--lf", "-v")
+    result = project.runpytest("koans/", "--lf", "-v", "--koans-fresh")  # pytest's own memory
     ran = [line.split()[0] for line in result.outlines if line.startswith("koans/01_steps.py::")]
     assert ran == ["koans/01_steps.py::test_two"]
-    assert "2/3 koans" in screen(result)
 
 
 def test_junitxml_names_every_koan_that_ran_with_its_verdict_and_no_other(
@@ -226,7 +225,8 @@ def test_junitxml_names_every_koan_that_ran_with_its_verdict_and_no_other(
     ]
     for case in cases:
         assert case.find("failure") is not None
-        assert [p.get("value") for p in case.iter("property")] == ["blank"]
+        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+        assert properties["koan"] == "blank" and properties["blank_reason"] == "used"
     result = two_lessons.runpytest("koans/", "--junitxml=out.xml")
     assert list(ET.parse(two_lessons.path / "out.xml").iter("testcase")) == []
 
@@ -253,7 +253,7 @@ def test_a_parametrized_koan_with_one_failing_case_is_not_solved(project: pytest
         from dagster_koans import __
 
 
-        @pytest.mark.parametrize("n", [1, 2])
+        @pytest.mark.parametrize("n", [2, 1])
         def test_doubling(n: int) -> None:
             """Doubling."""
             assert n * 2 == «n + n»
@@ -265,6 +265,8 @@ def test_a_parametrized_koan_with_one_failing_case_is_not_solved(project: pytest
     assert result.ret == 1
     assert "0/1 koans" in screen(result)
     assert "  Not yet: the assertion on line 11 failed." in screen(result)
+    assert project.runpytest("koans/01_cases.py::test_doubling[1]").ret == 0  # one case passes
+    assert "0/1 koans" in screen(project.runpytest("koans/"))  # and is not remembered as all
 
 
 def test_an_answer_that_catches_any_exception_is_too_broad(project: pytest.Pytester) -> None:
@@ -308,3 +310,114 @@ def test_a_blank_passed_deep_into_dagster_is_still_a_blank(project: pytest.Pytes
     assert "The blank on line 15 is still empty." in screen(result)
     result = project.runpytest_subprocess("solutions/")
     assert result.ret == 0
+
+
+def test_an_error_inside_the_plugin_is_one_plain_line_and_exit_3(
+    two_lessons: pytest.Pytester,
+) -> None:
+    conftest = two_lessons.path / "conftest.py"
+    conftest.write_text(
+        conftest.read_text()
+        + "\n\nimport dagster_koans.render\n\n"
+        + "def broken(*args, **kwargs):\n    raise RuntimeError('a bug of ours')\n\n"
+        + "dagster_koans.render.render_screen = broken\n"
+        + "import dagster_koans.screen\ndagster_koans.screen.render_screen = broken\n"
+    )
+    result = two_lessons.runpytest("koans/")
+    assert result.ret == 3
+    assert (
+        "dagster-koans: the koans plugin failed while drawing the screen (RuntimeError: a bug "
+        "of ours). Please report it; `--koans-off` runs plain pytest meanwhile."
+    ) in result.errlines
+    assert "Dagster Koans" not in text(result)
+
+
+def test_no_terminal_plugin_means_no_screen_and_no_error(two_lessons: pytest.Pytester) -> None:
+    result = two_lessons.runpytest("koans/", "-p", "no:terminal")
+    assert result.ret == 1
+    assert "Dagster Koans" not in text(result) and not result.errlines
+
+
+def test_pytest_exit_in_a_koan_keeps_its_status_and_draws_no_screen(
+    two_lessons: pytest.Pytester,
+) -> None:
+    koan = two_lessons.path / "koans" / "01_arithmetic.py"
+    koan.write_text(
+        koan.read_text().replace("total == __", "total == 2\n    pytest.exit('done', returncode=0)")
+    )
+    koan.write_text("import pytest\n" + koan.read_text())
+    result = two_lessons.runpytest("koans/")
+    assert result.ret == 0
+    assert "Interrupted" not in text(result) and "Dagster Koans" not in text(result)
+
+
+def test_a_strict_xfail_that_passes_is_not_solved(two_lessons: pytest.Pytester) -> None:
+    solve(two_lessons, "02_words")
+    koan = two_lessons.path / "koans" / "02_words.py"
+    koan.write_text(
+        "import pytest\n"
+        + koan.read_text().replace(
+            "def test_joining", "@pytest.mark.xfail(strict=True)\ndef test_joining"
+        )
+    )
+    for _ in range(2):  # and it is not remembered as solved either
+        result = two_lessons.runpytest("koans/02_words.py")
+        assert result.ret == 1
+        assert "It passed, but it is marked to fail (xfail): remove the mark." in screen(result)
+
+
+def test_doctest_modules_leaves_the_lessons_alone(two_lessons: pytest.Pytester) -> None:
+    solve(two_lessons, "02_words")
+    result = two_lessons.runpytest("koans/", "--doctest-modules", "--koans-fresh")
+    assert " + 02 words       1/1" in screen(result)
+    assert "does not import" not in screen(result)
+
+
+def test_the_learners_own_tests_run_where_pytest_runs_them(two_lessons: pytest.Pytester) -> None:
+    (two_lessons.path / "koans" / "99_mine.py").write_text(
+        "from pathlib import Path\n\ndef test_here():\n    assert Path('pytest.ini').exists()\n"
+    )
+    result = two_lessons.runpytest("koans/")
+    assert " Your own tests: 1 passed" in screen(result)
+
+
+def test_only_files_pytest_collects_from_are_named_as_not_on_the_path(
+    two_lessons: pytest.Pytester,
+) -> None:
+    koans = two_lessons.path / "koans"
+    (koans / "helpers.py").write_text("X = 1\n")
+    (koans / "conftest.py").write_text("")
+    result = two_lessons.runpytest("koans/")
+    assert "not on the path" not in screen(result)
+
+
+def test_blocking_the_run_by_name_gives_plain_pytest(two_lessons: pytest.Pytester) -> None:
+    result = two_lessons.runpytest("koans/", "-p", "no:dagster-koans-run")
+    assert "Dagster Koans" not in text(result)
+    assert "FAILURES" in text(result)  # tracebacks as pytest shows them
+
+
+def test_koans_and_solutions_together_is_a_usage_error(two_lessons: pytest.Pytester) -> None:
+    result = two_lessons.runpytest("koans/", "solutions/")
+    assert result.ret == 4
+    assert "run koans/ or solutions/, not both at once" in "\n".join(result.errlines)
+
+
+def test_without_pytests_cache_nothing_is_remembered_or_left_behind(
+    two_lessons: pytest.Pytester,
+) -> None:
+    import tempfile
+    from pathlib import Path
+
+    before = set(Path(tempfile.gettempdir()).glob("dagster-koans-*")) | set(
+        Path(tempfile.gettempdir()).glob("tmp*")
+    )
+    solve(two_lessons, "01_arithmetic")
+    solve(two_lessons, "02_words")
+    result = two_lessons.runpytest("koans/", "-p", "no:cacheprovider")
+    assert result.ret == 0
+    assert "You walked the path" not in screen(result)
+    after = set(Path(tempfile.gettempdir()).glob("dagster-koans-*")) | set(
+        Path(tempfile.gettempdir()).glob("tmp*")
+    )
+    assert not [p for p in after - before if p.is_dir() and not any(p.iterdir())]

@@ -63,6 +63,8 @@ def test_a_terminal_gets_colour_and_box_drawing(two_lessons: pytest.Pytester) ->
 def test_no_color_ci_and_a_dumb_terminal_get_plain_ascii(
     two_lessons: pytest.Pytester, env: dict[str, str]
 ) -> None:
+    koan = two_lessons.path / "koans" / "01_arithmetic.py"
+    koan.write_text(koan.read_text().replace("One and one make two.", "One and one — two → ✔."))
     shown = on_a_terminal(two_lessons, "koans/", **env)
     assert "+- koans/01_arithmetic.py:9 -- test_adding" in shown
     assert ESCAPE not in shown.split(" Dagster Koans")[-1]  # no colour, no bold, no dim
