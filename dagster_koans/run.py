@@ -245,11 +245,11 @@ class KoansRun:
                     deselected.append(item)
                     continue
                 self._koan_items[koan.key] = self._koan_items.get(koan.key, 0) + 1
-            if timeout:
+            # A koan that needs longer (a dbt build) says so with its own timeout mark.
+            if timeout and item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(timeout, method=method, func_only=True))
             keep.append(item)
         if deselected:
-            self.deselected = len(deselected)
             config.hook.pytest_deselected(items=deselected)
             items[:] = keep
 
@@ -318,9 +318,10 @@ class KoansRun:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         """The guard watches the koan's own code (as the time limit does), not its fixtures."""
         koan = self.koan_for(item)
-        if koan is None or not self.options.timeout:
+        seconds = time_limit(item)
+        if koan is None or not seconds:
             return (yield)
-        self.guard.start(item.nodeid, koan.key, self.fingerprint(koan) or "-", self.options.timeout)
+        self.guard.start(item.nodeid, koan.key, self.fingerprint(koan) or "-", seconds)
         try:
             return (yield)
         finally:
@@ -470,6 +471,15 @@ class KoansRun:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(self.exitstatus)
+
+
+def time_limit(item: pytest.Item) -> float | None:
+    """The seconds pytest-timeout gives this item, from its closest timeout mark."""
+    marker = item.get_closest_marker("timeout")
+    if marker is None:
+        return None
+    seconds = marker.args[0] if marker.args else marker.kwargs.get("timeout")
+    return float(seconds) if seconds else None
 
 
 def raised_by(file: Path, error: BaseException) -> bool:
