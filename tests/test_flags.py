@@ -323,7 +323,7 @@ def test_an_error_inside_the_plugin_is_one_plain_line_and_exit_3(
         + "dagster_koans.render.render_screen = broken\n"
         + "import dagster_koans.screen\ndagster_koans.screen.render_screen = broken\n"
     )
-    result = two_lessons.runpytest("koans/")
+    result = two_lessons.runpytest_subprocess("koans/")  # the broken renderer stays in there
     assert result.ret == 3
     assert (
         "dagster-koans: the koans plugin failed while drawing the screen (RuntimeError: a bug "
