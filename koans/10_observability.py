@@ -1,10 +1,19 @@
 """Observability: what your assets tell you about themselves.
 
-Every materialization is recorded as an event, and an asset can hang metadata on it: a row count,
-a file's path, a Markdown summary. The UI charts and shows these; code reads them back from a run
-result or from the instance. Asset checks go one step further: a `@dg.asset_check` looks at an
-asset's data and says whether it passed, so bad data is caught where it is made. A failing check
-is only reported, unless it is `blocking`: then the assets downstream of it do not run.
+Every materialization is recorded as an event, and an asset can hang metadata on it: how many
+rows it has, its columns, a file's path, a Markdown summary. A few keys are standard and mean
+the same everywhere: `dagster/row_count`, and `dagster/column_schema` holding a `dg.TableSchema`.
+The UI shows them in their own places, and checks and catalogues read them; any other key is
+shown as it is. Code reads metadata back from a run result or from the instance.
+
+Metadata given to `@dg.asset(metadata=...)` describes the asset itself, before any run; metadata
+returned with a value describes one materialization. An asset that stores its own data returns a
+`dg.MaterializeResult(metadata=...)`; since Dagster 1.13 it may also carry `value=...`, which
+the IO manager then stores like a returned value.
+
+Asset checks look at an asset's data and say whether it passed: a `@dg.asset_check` returns a
+`dg.AssetCheckResult`. A failed check is reported beside the asset; only a `blocking` one stops
+the assets downstream of it.
 """
 
 from pathlib import Path
@@ -15,48 +24,50 @@ import pandas as pd
 from dagster_koans import __
 
 
+def all_users() -> pd.DataFrame:
+    return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
+
+
 def test_output_carries_metadata_beside_the_value(instance: dg.DagsterInstance) -> None:
-    """Return a `dg.Output(value, metadata={...})` instead of the bare value: downstream still
-    gets the value, and the metadata is recorded on the asset's materialization event."""
+    """Return a `dg.Output(value, metadata={...})` instead of the bare value, and the metadata is
+    recorded on the asset's materialization event. What does the IO manager store, and the next
+    asset receive?"""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
-        return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
+        return all_users()
 
     @dg.asset
     def active_users(users_table: pd.DataFrame) -> dg.Output[pd.DataFrame]:
         active = users_table[users_table["active"]]
-        return dg.Output(active, metadata={"row_count": __})
+        return dg.Output(active, metadata={"dagster/row_count": len(active)})
 
     result = dg.materialize([users_table, active_users], instance=instance)
 
     event = result.get_asset_materialization_events()[-1]
     assert event.asset_key == dg.AssetKey("active_users")
-    assert event.materialization.metadata["row_count"].value == 2
-    assert list(result.asset_value("active_users")["name"]) == ["ada", "linus"]
+    assert event.materialization.metadata["dagster/row_count"].value == 2
+    assert isinstance(result.asset_value("active_users"), __)
 
 
 def test_plain_metadata_values_are_stored_as_typed_entries(instance: dg.DagsterInstance) -> None:
-    """`context.add_output_metadata({...})` adds metadata while the asset runs; it still returns
-    a plain value. Each plain metadata value is stored wrapped in a typed entry (a float in a
+    """`context.add_output_metadata({...})` adds metadata while the asset runs, which still
+    returns a plain value. Each plain value is stored wrapped in a typed entry (a float in a
     `dg.FloatMetadataValue`, and so on); `.value` unwraps it."""
 
     @dg.asset
-    def users_table() -> pd.DataFrame:
-        return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
-
-    @dg.asset
-    def active_users(context: dg.AssetExecutionContext, users_table: pd.DataFrame) -> pd.DataFrame:
-        active = users_table[users_table["active"]]
-        share = len(active) / len(users_table)
-        context.add_output_metadata({"share": share, "row_count": len(active)})
+    def active_users(context: dg.AssetExecutionContext) -> pd.DataFrame:
+        users = all_users()
+        active = users[users["active"]]
+        share = len(active) / len(users)
+        context.add_output_metadata({"share": share, "dagster/row_count": len(active)})
         return active
 
-    result = dg.materialize([users_table, active_users], instance=instance)
+    result = dg.materialize([active_users], instance=instance)
 
-    metadata = result.get_asset_materialization_events()[-1].materialization.metadata
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["share"] == dg.FloatMetadataValue(2 / 3)
-    assert metadata["row_count"] == __
+    assert metadata["dagster/row_count"] == __
 
 
 def test_metadata_value_helpers_say_how_to_show_a_value(instance: dg.DagsterInstance) -> None:
@@ -64,45 +75,63 @@ def test_metadata_value_helpers_say_how_to_show_a_value(instance: dg.DagsterInst
     `table`...), and the UI shows each kind its own way; a plain string is shown as plain text."""
 
     @dg.asset
-    def active_users(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        active = pd.DataFrame({"name": ["ada", "linus"], "active": [True, True]})
-        names = ", ".join(active["name"])
-        context.add_output_metadata(
-            {
-                "names": names,
-                "summary": __(f"**{len(active)}** users are active: {names}"),
-            }
-        )
-        return active
+    def active_users(context: dg.AssetExecutionContext) -> list[str]:
+        names = ["ada", "linus"]
+        summary = __(f"**{len(names)}** users are active: {', '.join(names)}")
+        context.add_output_metadata({"names": ", ".join(names), "summary": summary})
+        return names
 
     result = dg.materialize([active_users], instance=instance)
 
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert isinstance(metadata["names"], dg.TextMetadataValue)
     assert isinstance(metadata["summary"], dg.MarkdownMetadataValue)
-    assert metadata["summary"].value == "**2** users are active: ada, linus"
 
 
-def test_materialize_result_reports_an_asset_that_stores_its_own_data(
+def test_definition_metadata_describes_the_asset_not_one_run(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """An asset that writes its own file has no value to hand over. It returns a
-    `dg.MaterializeResult(metadata={...})`: the materialization is recorded with its metadata,
-    and no IO manager stores anything."""
-    users_file = tmp_path / "users.parquet"
+    """The columns of `users_table` are known before it ever runs: declare them on the asset
+    with `dagster/column_schema`. What a run returns in its `dg.MaterializeResult` is what the
+    materialization event records."""
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn("name", "string"), dg.TableColumn("active", "bool")]
+    )
 
-    @dg.asset
+    @dg.asset(metadata={"dagster/column_schema": schema})
     def users_table() -> dg.MaterializeResult:
-        users = pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
-        users.to_parquet(users_file)
-        metadata = {"path": dg.MetadataValue.path(str(users_file)), "row_count": len(users)}
-        return __(metadata=metadata)
+        users = all_users()
+        users.to_parquet(tmp_path / "users.parquet")
+        return dg.MaterializeResult(metadata={"dagster/row_count": len(users)})
 
     result = dg.materialize([users_table], instance=instance)
 
-    metadata = result.get_asset_materialization_events()[0].materialization.metadata
-    assert metadata["path"].value == str(users_file)
-    assert metadata["row_count"].value == len(pd.read_parquet(users_file))
+    event = result.get_asset_materialization_events()[0].materialization
+    assert users_table.metadata_by_key[users_table.key]["dagster/column_schema"] == schema
+    assert sorted(event.metadata) == __
+
+
+def test_a_materialize_result_may_carry_a_value_for_the_io_manager(
+    instance: dg.DagsterInstance,
+) -> None:
+    """A `dg.MaterializeResult(value=...)` hands its value to the IO manager, and downstream
+    assets receive it as usual. The default IO manager adds to the event where it stored it,
+    under `path`."""
+
+    @dg.asset
+    def users_table() -> dg.MaterializeResult:
+        users = all_users()
+        return dg.MaterializeResult(value=users, metadata={"dagster/row_count": len(users)})
+
+    @dg.asset
+    def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
+        return users_table[users_table["active"]]
+
+    result = dg.materialize([users_table, active_users], instance=instance)
+
+    assert result.asset_value("active_users")["name"].tolist() == ["ada", "linus"]
+    event = result.get_asset_materialization_events()[0].materialization
+    assert sorted(event.metadata) == __
 
 
 def test_the_instance_remembers_each_assets_latest_materialization(
@@ -114,7 +143,7 @@ def test_the_instance_remembers_each_assets_latest_materialization(
 
     @dg.asset
     def users_table() -> dg.MaterializeResult:
-        return dg.MaterializeResult(metadata={"row_count": len(signups)})
+        return dg.MaterializeResult(metadata={"dagster/row_count": len(signups)})
 
     dg.materialize([users_table], instance=instance)
     signups.append("alan")
@@ -122,31 +151,30 @@ def test_the_instance_remembers_each_assets_latest_materialization(
 
     record = instance.get_latest_materialization_event(dg.AssetKey("users_table"))
     assert record is not None
-    assert record.asset_materialization.metadata["row_count"].value == __
+    assert record.asset_materialization.metadata["dagster/row_count"].value == __
 
 
 def test_an_asset_check_looks_at_the_data_of_one_asset(instance: dg.DagsterInstance) -> None:
-    """`@dg.asset_check(asset=...)` names the asset it checks; a parameter named after that asset
-    receives its value. The check returns a `dg.AssetCheckResult` saying whether it passed."""
+    """`@dg.asset_check(asset=...)` names the asset it checks, and a parameter named after that
+    asset receives its value. The check returns a `dg.AssetCheckResult` saying whether it passed,
+    and takes its name from its function."""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
-        return pd.DataFrame({"name": ["ada", "grace", "linus"], "active": [True, False, True]})
+        return all_users()
 
     @dg.asset
     def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
         return users_table[users_table["active"]]
 
     @dg.asset_check(asset=__)
-    def no_missing_names(active_users: pd.DataFrame) -> dg.AssetCheckResult:
-        return dg.AssetCheckResult(passed=bool(active_users["name"].notna().all()))
+    def all_active(active_users: pd.DataFrame) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=bool(active_users["active"].all()))
 
-    result = dg.materialize([users_table, active_users, no_missing_names], instance=instance)
+    result = dg.materialize([users_table, active_users, all_active], instance=instance)
 
     [evaluation] = result.get_asset_check_evaluations()
-    assert evaluation.asset_key == dg.AssetKey("active_users")
-    assert evaluation.check_name == "no_missing_names"
-    assert evaluation.passed
+    assert (evaluation.check_name, evaluation.passed) == ("all_active", True)
 
 
 def test_a_check_fails_on_a_missing_name(instance: dg.DagsterInstance) -> None:
@@ -170,8 +198,7 @@ def test_a_check_fails_on_a_missing_name(instance: dg.DagsterInstance) -> None:
 
 
 def test_a_failing_check_does_not_fail_the_run(instance: dg.DagsterInstance) -> None:
-    """By default a failed check is only reported, next to the asset in the UI: the run goes on
-    and the assets downstream are materialized as usual."""
+    """By default a failed check is only reported, next to the asset in the UI."""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
@@ -193,9 +220,11 @@ def test_a_failing_check_does_not_fail_the_run(instance: dg.DagsterInstance) -> 
     assert result.success == __  # noqa: E712
 
 
-def test_severity_says_how_bad_a_failure_is(instance: dg.DagsterInstance) -> None:
-    """A failed check is an `ERROR` unless its result says otherwise with `severity=`, taken from
-    `dg.AssetCheckSeverity`: a duplicate name is worth a warning, not an alarm."""
+def test_a_failed_check_is_an_error_unless_it_says_otherwise(
+    instance: dg.DagsterInstance,
+) -> None:
+    """A check result may set `severity=` from `dg.AssetCheckSeverity` (`WARN` or `ERROR`), so a
+    duplicate name can be worth a warning rather than an alarm. This one says nothing."""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
@@ -204,28 +233,24 @@ def test_severity_says_how_bad_a_failure_is(instance: dg.DagsterInstance) -> Non
     @dg.asset_check(asset=users_table)
     def no_duplicate_names(users_table: pd.DataFrame) -> dg.AssetCheckResult:
         duplicates = int(users_table["name"].duplicated().sum())
-        return dg.AssetCheckResult(
-            passed=duplicates == 0,
-            severity=__,
-            metadata={"duplicates": duplicates},
-        )
+        return dg.AssetCheckResult(passed=duplicates == 0, metadata={"duplicates": duplicates})
 
     result = dg.materialize([users_table, no_duplicate_names], instance=instance)
 
     [evaluation] = result.get_asset_check_evaluations()
     assert not evaluation.passed
-    assert evaluation.severity.value == "WARN"
+    assert evaluation.severity == __
 
 
 def test_a_blocking_check_stops_the_assets_downstream(instance: dg.DagsterInstance) -> None:
-    """A check marked `blocking=True` that fails with `ERROR` severity fails the run: the assets
-    downstream of the checked asset are not materialized, so bad data goes no further."""
+    """A check marked `blocking=True` that fails with `ERROR` severity fails the run, and the
+    assets downstream of the checked asset do not run: bad data goes no further."""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
         return pd.DataFrame({"name": ["ada", "grace", "ada"], "active": [True, False, True]})
 
-    @dg.asset_check(asset=users_table, blocking=__)
+    @dg.asset_check(asset=users_table, blocking=True)
     def no_duplicate_names(users_table: pd.DataFrame) -> dg.AssetCheckResult:
         return dg.AssetCheckResult(passed=not users_table["name"].duplicated().any())
 
@@ -238,7 +263,7 @@ def test_a_blocking_check_stops_the_assets_downstream(instance: dg.DagsterInstan
 
     ran = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     assert not result.success
-    assert ran == {"users_table"}
+    assert ran == __
 
 
 def test_a_blocking_check_that_only_warns_does_not_block(instance: dg.DagsterInstance) -> None:
@@ -280,7 +305,8 @@ def test_an_asset_can_declare_the_checks_it_runs_itself(
         check = dg.AssetCheckResult(
             check_name="no_missing_names", passed=bool(users["name"].notna().all())
         )
-        return dg.MaterializeResult(metadata={"row_count": len(users)}, check_results=[check])
+        metadata = {"dagster/row_count": len(users)}
+        return dg.MaterializeResult(metadata=metadata, check_results=[check])
 
     result = dg.materialize([users_table], instance=instance)
 

@@ -1,10 +1,19 @@
 """Definitions: everything a Dagster project holds, in one object.
 
-`dg.Definitions` bundles a project's assets, jobs, schedules, sensors and resources; it is what
-`dagster dev` loads. Building it is lazy: `dg.Definitions.validate_loadable(defs)` runs the
-checks Dagster runs when it loads the project, without running anything. The `resolve_*`
-methods find a job, schedule, sensor or asset by name. A large project builds one `Definitions`
-per part and joins them with `dg.Definitions.merge`; names must stay unique across the parts.
+`dg.Definitions` bundles a project's assets, jobs, schedules, sensors and resources. It is what
+`dg dev` loads to show the project in the UI, and what the daemon reads to run the schedules and
+sensors of a deployment. Building one checks little and runs nothing. Loading it checks the rest:
+`dg check defs` on the command line, or `dg.Definitions.validate_loadable(defs)` in Python, fails
+if anything is broken. The `resolve_*` methods find a job, schedule, sensor or asset by name, and
+a large project builds one `Definitions` per part and joins them with `dg.Definitions.merge`.
+
+Names follow three rules. Jobs must have names unlike other jobs'; schedules and sensors share
+one namespace; but a schedule or a sensor may be named like a job. Asset keys must be unique.
+
+Two errors tell mistakes apart. Broken definitions (a duplicate name, a job whose assets are
+missing) raise `dg.DagsterInvalidDefinitionError` when they load. Asking for something they do
+not hold raises `dg.DagsterInvariantViolationError`, Dagster's error for a call it cannot answer.
+Both are kinds of `dg.DagsterError`, the base class of Dagster's own errors.
 """
 
 from pathlib import Path
@@ -35,47 +44,38 @@ class Inbox(dg.ConfigurableResource):
         return sorted(Path(self.path).glob("*.csv"))
 
 
-def test_definitions_gather_the_assets_of_a_project() -> None:
-    """`dg.Definitions(assets=[...])` lists every asset of the project; nothing runs yet."""
-    defs = dg.Definitions(assets=[users_table, active_users])
-
-    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
-    assert keys == {"users_table", "active_users"}
-
-
-def test_resolve_assets_def_finds_an_asset_by_its_key_path() -> None:
-    """`resolve_assets_def` finds an asset by its key. A prefixed key is a path of parts (a list
-    or a `dg.AssetKey`); a plain string counts as one part, slash and all."""
-
-    @dg.asset(key_prefix=["crm"])
-    def contacts() -> list[str]:
-        return ["ada", "grace"]
-
-    defs = dg.Definitions(assets=[contacts])
-
-    with pytest.raises(dg.DagsterInvariantViolationError):
-        defs.resolve_assets_def("crm/contacts")
-    assert defs.resolve_assets_def(["crm", "contacts"]).key == dg.AssetKey(["crm", "contacts"])
+def loads(defs: dg.Definitions) -> bool:
+    """Whether the definitions load, as `dg check defs` would find."""
+    try:
+        dg.Definitions.validate_loadable(defs)
+    except dg.DagsterError:
+        return False
+    return True
 
 
-def test_the_seed_project_runs_its_asset_job_from_the_definitions(
+def test_a_job_of_assets_is_resolved_inside_the_definitions(
     instance: dg.DagsterInstance,
 ) -> None:
-    """The seed's closing example, done right. A `@dg.job` cannot call assets (lesson 04: they
-    run as plain ops and nothing is materialized); a job of assets is `dg.define_asset_job`,
-    listed in the `Definitions` beside its assets and fetched back by name."""
-    users_job = dg.define_asset_job("users_job", selection=dg.AssetSelection.all())
-    defs = dg.Definitions(assets=[users_table, active_users], jobs=[users_job])
+    """A job of assets is `dg.define_asset_job` with a selection, listed in the `Definitions` and
+    fetched back by name; the selection is resolved against the project's assets. (A `@dg.job`
+    that calls asset functions runs them as plain ops and records nothing, as in lesson 04.)"""
+
+    @dg.asset
+    def orders() -> list[int]:
+        return [30, 12]
+
+    selection = dg.AssetSelection.assets(active_users).upstream()
+    users_job = dg.define_asset_job("users_job", selection=selection)
+    defs = dg.Definitions(assets=[users_table, active_users, orders], jobs=[users_job])
 
     result = defs.resolve_job_def("users_job").execute_in_process(instance=instance)
 
-    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
-    assert materialized == {dg.AssetKey("users_table"), dg.AssetKey("active_users")}
-    assert result.asset_value("active_users")["name"].tolist() == ["ada", "alan"]
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"users_table", "active_users"}
 
 
 def test_a_wrong_name_lists_the_names_that_exist() -> None:
-    """Asking for a name the `Definitions` don't hold raises at once, and the message lists the
+    """Asking for a name the `Definitions` don't hold fails at once, and the message lists the
     names they do hold (with `__ASSET_JOB`, the hidden job of all assets)."""
     users_job = dg.define_asset_job("users_job", selection=[users_table, active_users])
     defs = dg.Definitions(assets=[users_table, active_users], jobs=[users_job])
@@ -85,25 +85,39 @@ def test_a_wrong_name_lists_the_names_that_exist() -> None:
     assert "Found: '__ASSET_JOB', 'users_job'" in str(raised.value)
 
 
-def test_a_schedule_is_found_by_name_and_brings_its_job_along() -> None:
-    """A `ScheduleDefinition` without a name is named after its job, plus `_schedule`. Its job
-    need not be listed in `jobs=`: the `Definitions` find it through the schedule."""
+def test_a_slash_in_a_key_string_is_part_of_the_name() -> None:
+    """A prefixed key is a path of parts, which the UI writes `crm/contacts`. Code that turns such
+    text into a key must split it: `dg.AssetKey.from_user_string` does."""
+
+    @dg.asset(key_prefix=["crm"])
+    def contacts() -> list[str]:
+        return ["ada", "grace"]
+
+    defs = dg.Definitions(assets=[contacts])
+
+    assert defs.resolve_assets_def(dg.AssetKey.from_user_string("crm/contacts")).key == contacts.key
+    assert dg.AssetKey("crm/contacts").path == ["crm/contacts"]
+
+
+def test_a_schedule_without_a_name_is_named_after_its_job() -> None:
+    """A schedule needs a name unique among schedules and sensors. A `ScheduleDefinition` given
+    its job as `job=` and no name takes one from the job (given `target=`, it must be named).
+    The job need not be listed in `jobs=`: the `Definitions` find it through the schedule."""
     users_job = dg.define_asset_job("users_job", selection=[users_table, active_users])
     daily = dg.ScheduleDefinition(job=users_job, cron_schedule="0 6 * * *")
     defs = dg.Definitions(assets=[users_table, active_users], schedules=[daily])
 
-    schedule = defs.resolve_schedule_def("users_job_schedule")
-
-    assert schedule.cron_schedule == "0 6 * * *"
-    assert defs.resolve_job_def(schedule.job_name).name == "users_job"
+    assert defs.resolve_job_def("users_job").name == "users_job"
+    assert defs.resolve_schedule_def(daily.name).cron_schedule == "0 6 * * *"
+    assert daily.name == "users_job_schedule"
 
 
 def test_resources_given_once_reach_the_assets_and_the_sensor(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     """`Definitions(resources=...)` hands the same resource to every asset, job, schedule and
-    sensor. The daemon gives a sensor the project's resources; in a test you pass them to
-    `build_sensor_context` yourself."""
+    sensor. Deployed, the daemon gives a sensor the project's resources; in a test you pass them
+    to `build_sensor_context` yourself."""
     (tmp_path / "users_001.csv").write_text("name,active\nada,True\ngrace,False\n")
 
     @dg.asset
@@ -112,7 +126,7 @@ def test_resources_given_once_reach_the_assets_and_the_sensor(
 
     users_job = dg.define_asset_job("users_job", selection=[inbox_users])
 
-    @dg.sensor(job=users_job)
+    @dg.sensor(target=users_job)
     def new_user_files(context: dg.SensorEvaluationContext, inbox: Inbox):
         for path in inbox.files():
             yield dg.RunRequest(run_key=path.name)
@@ -131,83 +145,92 @@ def test_resources_given_once_reach_the_assets_and_the_sensor(
     assert result.asset_value("inbox_users")["name"].tolist() == ["ada", "grace"]
 
 
-def test_validate_loadable_finds_a_job_whose_assets_are_missing() -> None:
-    """A job of assets is only resolved when the `Definitions` load. `validate_loadable`, a
-    static method called on the class, resolves every job and fails if its assets are missing."""
+def test_definitions_build_without_checks_and_fail_when_they_load() -> None:
+    """A job of assets is only resolved when the `Definitions` load: building them with the job's
+    assets missing raises nothing. `validate_loadable`, a static method called on the class,
+    resolves every job, as `dg check defs` does."""
     users_job = dg.define_asset_job("users_job", selection=[users_table, active_users])
     broken = dg.Definitions(assets=[users_table], jobs=[users_job])
 
     with pytest.raises(dg.DagsterInvalidDefinitionError, match="users_job"):
         dg.Definitions.validate_loadable(broken)
-    fixed = dg.Definitions(assets=[users_table, active_users], jobs=[users_job])
-    dg.Definitions.validate_loadable(fixed)
 
 
-def test_merge_joins_the_definitions_of_two_parts_of_a_project() -> None:
-    """`dg.Definitions.merge(a, b, ...)` makes one `Definitions` of several. Here the reporting
-    part does not load alone: its asset needs an upstream asset that the ingest part makes."""
+def test_a_schedule_or_sensor_may_share_a_name_with_a_job_but_not_with_each_other() -> None:
+    """Jobs have a namespace of their own; schedules and sensors share another. `loads` (at the
+    top of this file) says whether `dg check defs` would pass."""
+
+    @dg.op
+    def count_users() -> int:
+        return 3
+
+    @dg.job(name="users")
+    def users_job() -> None:
+        count_users()
+
+    @dg.job(name="users")
+    def other_users_job() -> None:
+        count_users()
+
+    schedule = dg.ScheduleDefinition(name="users", target=users_job, cron_schedule="0 6 * * *")
+
+    @dg.sensor(name="users", target=users_job)
+    def sensor(context: dg.SensorEvaluationContext) -> None:
+        return None
+
+    verdicts = [
+        loads(dg.Definitions(jobs=[users_job], schedules=[schedule])),
+        loads(dg.Definitions(jobs=[users_job], sensors=[sensor])),
+        loads(dg.Definitions(jobs=[users_job], schedules=[schedule], sensors=[sensor])),
+        loads(dg.Definitions(jobs=[users_job, other_users_job])),
+    ]
+    assert verdicts == [True, True, False, False]
+
+
+def test_merge_joins_the_parts_of_a_project() -> None:
+    """`dg.Definitions.merge(a, b, ...)` makes one `Definitions` of several. A part may fail to
+    load on its own, because its asset needs an asset another part makes."""
     ingest = dg.Definitions(assets=[users_table])
     reporting = dg.Definitions(
         assets=[active_users],
         jobs=[dg.define_asset_job("report_job", selection=[active_users])],
     )
-    with pytest.raises(dg.DagsterInvalidDefinitionError, match="users_table"):
-        dg.Definitions.validate_loadable(reporting)
 
-    defs = dg.Definitions.merge(ingest, reporting)
+    merged = dg.Definitions.merge(ingest, reporting)
 
-    dg.Definitions.validate_loadable(defs)
-    assert defs.resolve_job_def("report_job").name == "report_job"
+    assert [loads(ingest), loads(reporting), loads(merged)] == [True, False, True]
 
 
-def test_merge_refuses_two_resource_objects_under_one_key(tmp_path: Path) -> None:
-    """Merging keeps one resource per key. The very same object in both parts is fine; two
-    objects under one key are refused at once, even when their settings are equal."""
+def test_merge_keeps_one_resource_per_key(tmp_path: Path) -> None:
+    """Merging keeps one resource per key. Two objects under one key are refused at once, even
+    with equal settings; make the first merge hand out one and the same resource."""
     inbox = Inbox(path=str(tmp_path))
-    dg.Definitions.merge(
-        dg.Definitions(resources={"inbox": inbox}), dg.Definitions(resources={"inbox": inbox})
-    )
+    ingest = dg.Definitions(resources={"inbox": inbox})
+    merged = dg.Definitions.merge(ingest, dg.Definitions(resources={"inbox": inbox}))
 
     with pytest.raises(dg.DagsterInvariantViolationError, match="inbox"):
         dg.Definitions.merge(
             dg.Definitions(resources={"inbox": inbox}),
             dg.Definitions(resources={"inbox": Inbox(path=str(tmp_path))}),
         )
+    assert set(merged.resources) == {"inbox"}
 
 
 def test_two_assets_with_one_key_fail_when_the_definitions_load() -> None:
-    """Two different assets with the same key are accepted when the `Definitions` are built or
-    merged, and refused when they load. The same asset listed twice (`active_users`) is fine."""
+    """Two different assets with one key are accepted when the `Definitions` are built or
+    merged, and refused when they load. The same asset listed twice is one asset."""
 
     @dg.asset(name="users_table")
     def users_from_csv() -> pd.DataFrame:
         return pd.DataFrame({"name": ["ada"], "active": [True]})
 
-    defs = dg.Definitions.merge(
+    twice = dg.Definitions.merge(
         dg.Definitions(assets=[users_table, active_users]),
-        dg.Definitions(assets=[users_from_csv, active_users]),
+        dg.Definitions(assets=[users_table]),
+    )
+    two_keys = dg.Definitions.merge(
+        dg.Definitions(assets=[users_table, active_users]),
+        dg.Definitions(assets=[users_from_csv]),
     )
 
-    with pytest.raises(dg.DagsterInvalidDefinitionError, match="Duplicate asset key"):
-        dg.Definitions.validate_loadable(defs)
-
-
-def test_two_jobs_with_one_name_fail_when_the_definitions_load() -> None:
-    """Job, schedule and sensor names must be unique in a project, whatever the kind of job: an
-    op job that takes the asset job's name makes the `Definitions` fail to load."""
-
-    @dg.op
-    def count_users() -> int:
-        return 3
-
-    @dg.job(name="users_job")
-    def count_job() -> None:
-        count_users()
-
-    defs = dg.Definitions(
-        assets=[users_table, active_users],
-        jobs=[dg.define_asset_job("users_job", selection=[users_table]), count_job],
-    )
-
-    with pytest.raises(dg.DagsterInvalidDefinitionError, match="users_job"):
-        dg.Definitions.validate_loadable(defs)
+    assert (loads(twice), loads(two_keys)) == (True, False)

@@ -2,18 +2,34 @@
 
 Sign-ups arrive every day; rebuilding all of them each night wastes time. A partitioned asset
 is split into partitions, each named by a key: a `dg.DailyPartitionsDefinition` makes one key per
-day ("2024-01-03"). A run builds one partition, and inside the asset the context says which one,
-so the code reads only that day's data. A downstream asset with the same partitions reads the
-same day of its upstream. Jobs and schedules then run the pipeline one day at a time.
+day ("2024-01-03"). A run started for one key builds that partition, and inside the asset
+`context.partition_key` says which one, so the code reads only that day's data. A downstream
+asset with the same partitions reads the same day of its upstream, and jobs and schedules run
+the pipeline one day at a time.
+
+A run does not always have exactly one key. A run of a partitioned asset may be started with no
+key at all, and a backfill of many days may run as one run over the whole range (with
+`dg.BackfillPolicy.single_run()`, lesson 17). In both, asking for `context.partition_key` is a
+call Dagster cannot answer: `dg.DagsterInvariantViolationError`; a range run reads
+`context.partition_key_range` or `context.partition_time_window` instead. A key the definition
+does not have is refused before anything runs, with `dg.DagsterUnknownPartitionError`.
+
+Each partition must also be stored on its own. The default IO manager keeps one file per
+partition; an IO manager you write must do the same, by using `context.partition_key` in its
+paths. Lesson 08's `ParquetIOManager` does not, and this lesson shows what that costs.
 """
 
 import datetime as dt
+import pickle
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import pytest
 
 from dagster_koans import __, ___
+
+DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
 
 
 def all_signups() -> pd.DataFrame:
@@ -40,80 +56,81 @@ def all_signups() -> pd.DataFrame:
     return signups
 
 
+@dg.asset(partitions_def=DAILY)
+def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    everyone = all_signups()
+    return everyone[everyone["day"] == context.partition_key]
+
+
+@dg.asset(partitions_def=DAILY)
+def signup_count(signups: pd.DataFrame) -> int:
+    return len(signups)
+
+
 def test_daily_partitions_have_one_key_per_day() -> None:
     """A `dg.DailyPartitionsDefinition` has one partition per day from `start_date` on; its keys
     are the days as text. With an `end_date`, the partitions stop before that day: the end date
     itself is not a partition."""
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
-
-    keys = daily.get_partition_keys()
+    keys = DAILY.get_partition_keys()
 
     assert keys[:2] == ["2024-01-01", "2024-01-02"]
     assert len(keys) == 7
 
 
-def test_materialize_builds_one_partition_at_a_time(instance: dg.DagsterInstance) -> None:
-    """`dg.materialize(..., partition_key=...)` runs a partitioned asset for one partition
-    only. Build the sign-ups of 2 January 2024; the instance remembers which days are done."""
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
+def test_weekly_partitions_follow_their_cron_not_the_start_date() -> None:
+    """A time partition runs from one tick of its cron to the next. Weekly partitions tick at
+    midnight each Sunday (`0 0 * * 0`), and the first one starts at the first tick on or after
+    `start_date`. 1 January 2024 was a Monday."""
+    weekly = dg.WeeklyPartitionsDefinition(start_date="2024-01-01")
 
-    @dg.asset(partitions_def=daily)
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        everyone = all_signups()
-        return everyone[everyone["day"] == context.partition_key]
+    keys = weekly.get_partition_keys(current_time=dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc))
 
-    result = dg.materialize([signups], partition_key="2024-01-02", instance=instance)
-
-    assert list(result.asset_value("signups")["user"]) == ["grace", "alan"]
-    assert instance.get_materialized_partitions(signups.key) == {"2024-01-02"}
+    assert weekly.cron_schedule == "0 0 * * 0"
+    assert keys[0] == "2024-01-07"
 
 
-def test_the_context_says_which_partition_is_running(instance: dg.DagsterInstance) -> None:
-    """Inside a partitioned asset, `context.partition_key` is the key of the partition this run
-    builds. The asset must use it to keep only that day's rows."""
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
-
-    @dg.asset(partitions_def=daily)
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        day = context.partition_key
-        everyone = all_signups()
-        return everyone[everyone["day"] == day]
-
+def test_each_run_builds_one_partition_and_the_instance_remembers_it(
+    instance: dg.DagsterInstance,
+) -> None:
+    """`dg.materialize(..., partition_key=...)` runs a partitioned asset for one partition only;
+    the instance records each partition once it is built."""
+    dg.materialize([signups], partition_key="2024-01-02", instance=instance)
     result = dg.materialize([signups], partition_key="2024-01-03", instance=instance)
 
     assert list(result.asset_value("signups")["user"]) == ["linus", "guido", "margaret"]
+    assert instance.get_materialized_partitions(signups.key) == {"2024-01-02", "2024-01-03"}
+
+
+def test_a_run_without_a_partition_key_has_no_partition_to_give(
+    instance: dg.DagsterInstance,
+) -> None:
+    """Dagster starts a run of a partitioned asset even when it is given no key; the asset fails
+    as soon as it asks which partition it is building."""
+    with pytest.raises(dg.DagsterInvariantViolationError):
+        dg.materialize([signups], instance=instance)
 
 
 def test_a_time_partition_is_a_window_that_ends_where_the_next_begins(
     instance: dg.DagsterInstance,
 ) -> None:
     """`context.partition_time_window` gives the day as two datetimes, `start` and `end`. The
-    start belongs to the window, the end already belongs to the next one: a sign-up at exactly
-    midnight counts for the new day."""
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
+    start belongs to the window; the end already belongs to the next one."""
 
-    @dg.asset(partitions_def=daily)
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    @dg.asset(partitions_def=DAILY)
+    def signups_in_window(context: dg.AssetExecutionContext) -> pd.DataFrame:
         window = context.partition_time_window
         everyone = all_signups()
         at = everyone["signed_up_at"]
         return everyone[(at >= window.start) & (at < window.end)]
 
-    result = dg.materialize([signups], partition_key="2024-01-03", instance=instance)
+    result = dg.materialize([signups_in_window], partition_key="2024-01-03", instance=instance)
 
-    assert list(result.asset_value("signups")["user"]) == ["linus", "guido", "margaret"]
+    assert list(result.asset_value("signups_in_window")["user"]) == ["linus", "guido", "margaret"]
 
 
 def test_a_key_outside_the_partitions_is_refused(instance: dg.DagsterInstance) -> None:
-    """Asking for a partition the definition does not have fails before anything runs, with an
-    error named for it. The end date is such a key: the partitions stop the day before."""
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
-
-    @dg.asset(partitions_def=daily)
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        everyone = all_signups()
-        return everyone[everyone["day"] == context.partition_key]
-
+    """Asking for a partition the definition does not have fails before anything runs. The end
+    date is such a key: the partitions stop the day before."""
     with pytest.raises(dg.DagsterUnknownPartitionError):
         dg.materialize([signups], partition_key="2024-01-08", instance=instance)
 
@@ -121,53 +138,58 @@ def test_a_key_outside_the_partitions_is_refused(instance: dg.DagsterInstance) -
 def test_a_downstream_asset_with_the_same_partitions_reads_the_same_day(
     instance: dg.DagsterInstance,
 ) -> None:
-    """Give the downstream asset the same partitions as its upstream: each of its days then
-    receives the same day of the upstream asset, not all of them."""
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
+    """`signup_count` has the same partitions as `signups`: each of its days receives the same day
+    of the upstream asset, not the whole table."""
+    result = dg.materialize([signups, signup_count], partition_key="2024-01-02", instance=instance)
 
-    @dg.asset(partitions_def=daily)
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        everyone = all_signups()
-        return everyone[everyone["day"] == context.partition_key]
-
-    @dg.asset(partitions_def=daily)
-    def signup_count(signups: pd.DataFrame) -> int:
-        return len(signups)
-
-    result = dg.materialize([signups, signup_count], partition_key="2024-01-03", instance=instance)
-
-    assert result.asset_value("signup_count") == 3
-    assert instance.get_materialized_partitions(signup_count.key) == {"2024-01-03"}
+    assert instance.get_materialized_partitions(signup_count.key) == {"2024-01-02"}
+    assert result.asset_value("signup_count") == 2
 
 
-def test_each_day_is_stored_apart_and_loaded_by_its_own_key(instance: dg.DagsterInstance) -> None:
-    """The IO manager stores each partition on its own. A later run of the downstream asset
-    alone loads the upstream partition of its own day: count the day the first run stored."""
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
-
-    @dg.asset(partitions_def=daily)
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        everyone = all_signups()
-        return everyone[everyone["day"] == context.partition_key]
-
-    @dg.asset(partitions_def=daily)
-    def signup_count(signups: pd.DataFrame) -> int:
-        return len(signups)
-
+def test_the_default_io_manager_stores_each_partition_in_a_file_of_its_own(
+    instance: dg.DagsterInstance,
+) -> None:
+    """The default IO manager gives a partitioned asset a folder named after its key, and each
+    partition a file in it, named after the partition's key."""
     dg.materialize([signups], partition_key="2024-01-02", instance=instance)
+    dg.materialize([signups], partition_key="2024-01-03", instance=instance)
+
+    folder = Path(instance.storage_directory()) / "signups"
+    assert sorted(path.name for path in folder.iterdir()) == ["2024-01-02", "2024-01-03"]
+
+
+def test_an_io_manager_that_ignores_partitions_serves_the_wrong_day(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    """An IO manager that writes one file per asset, as lesson 08's does, keeps whichever day was
+    written last. A run of `signup_count` alone for 2 January loads `signups` from that file,
+    though 2 January of `signups` was never built, and nothing complains."""
+
+    class OneFilePerAsset(dg.ConfigurableIOManager):
+        base_dir: str
+
+        def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+            (Path(self.base_dir) / context.asset_key.path[-1]).write_bytes(pickle.dumps(obj))
+
+        def load_input(self, context: dg.InputContext) -> object:
+            return pickle.loads((Path(self.base_dir) / context.asset_key.path[-1]).read_bytes())
+
+    resources = {"io_manager": OneFilePerAsset(base_dir=str(tmp_path))}
+    dg.materialize([signups], partition_key="2024-01-03", resources=resources, instance=instance)
     result = dg.materialize(
         [signups, signup_count],
         selection=[signup_count],
         partition_key="2024-01-02",
+        resources=resources,
         instance=instance,
     )
 
-    assert result.asset_value("signup_count") == 2
+    assert result.asset_value("signup_count") == 3
 
 
 def test_static_partitions_are_a_fixed_list_of_keys(instance: dg.DagsterInstance) -> None:
     """Not every split is by time: a `dg.StaticPartitionsDefinition` is a list of keys you
-    choose, here one per sign-up channel. Build the sign-ups that came through the iOS app."""
+    choose, here one per sign-up channel. Build the sign-ups that came through the iPhone app."""
     channels = dg.StaticPartitionsDefinition(["web", "ios", "android"])
 
     @dg.asset(partitions_def=channels)
@@ -178,20 +200,12 @@ def test_static_partitions_are_a_fixed_list_of_keys(instance: dg.DagsterInstance
     result = dg.materialize([channel_signups], partition_key="ios", instance=instance)
 
     assert list(result.asset_value("channel_signups")["user"]) == ["grace", "guido"]
-    assert channels.get_partition_keys() == ["web", "ios", "android"]
 
 
 def test_an_asset_job_takes_its_partitions_from_its_assets(instance: dg.DagsterInstance) -> None:
     """`dg.define_asset_job` needs no partitions of its own (its `partitions_def` argument is
     deprecated): resolved in `dg.Definitions`, the job takes them from the assets it selects,
     and runs one partition with `execute_in_process(partition_key=...)`."""
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
-
-    @dg.asset(partitions_def=daily)
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        everyone = all_signups()
-        return everyone[everyone["day"] == context.partition_key]
-
     defs = dg.Definitions(
         assets=[signups], jobs=[dg.define_asset_job("signups_job", selection=[signups])]
     )
@@ -199,20 +213,13 @@ def test_an_asset_job_takes_its_partitions_from_its_assets(instance: dg.DagsterI
     result = job.execute_in_process(partition_key="2024-01-01", instance=instance)
 
     assert result.success
-    assert job.partitions_def == daily
+    assert job.partitions_def == DAILY
 
 
 def test_a_schedule_built_from_a_partitioned_job_follows_its_partitions() -> None:
     """`dg.build_schedule_from_partitioned_job(job)` reads the cron string from the job's
     partitions: a daily job ticks each midnight, when a day ends. `hour_of_day` moves the tick
     later in the day, leaving late sign-ups time to arrive."""
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
-
-    @dg.asset(partitions_def=daily)
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        everyone = all_signups()
-        return everyone[everyone["day"] == context.partition_key]
-
     job = dg.define_asset_job("signups_job", selection=[signups])
     nightly = dg.build_schedule_from_partitioned_job(job, hour_of_day=1)
     defs = dg.Definitions(assets=[signups], schedules=[nightly])
@@ -226,18 +233,11 @@ def test_each_tick_asks_for_the_day_that_just_ended() -> None:
     """On each tick, the built schedule asks for the last day that has ended. Written by hand,
     the same schedule returns `dg.RunRequest(partition_key=...)`; `get_partition_keys` given a
     `current_time` lists only the days that have ended by then."""
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
-
-    @dg.asset(partitions_def=daily)
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        everyone = all_signups()
-        return everyone[everyone["day"] == context.partition_key]
-
     job = dg.define_asset_job("signups_job", selection=[signups])
 
-    @dg.schedule(job=job, cron_schedule="0 1 * * *")
+    @dg.schedule(target=job, cron_schedule="0 1 * * *")
     def nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        ended = daily.get_partition_keys(current_time=context.scheduled_execution_time)
+        ended = DAILY.get_partition_keys(current_time=context.scheduled_execution_time)
         return dg.RunRequest(partition_key=ended[-1])
 
     tick_time = dt.datetime(2024, 1, 5, 1, 0, tzinfo=dt.timezone.utc)
@@ -248,16 +248,9 @@ def test_each_tick_asks_for_the_day_that_just_ended() -> None:
 
 def test_a_plain_schedule_does_not_pick_a_partition() -> None:
     """A plain `dg.ScheduleDefinition` knows nothing of partitions: its tick asks for a run with
-    no partition key, where `context.partition_key` raises. Use one of the two forms above."""
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
-
-    @dg.asset(partitions_def=daily)
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        everyone = all_signups()
-        return everyone[everyone["day"] == context.partition_key]
-
+    no partition key, where `context.partition_key` fails. Use one of the two forms above."""
     job = dg.define_asset_job("signups_job", selection=[signups])
-    plain = dg.ScheduleDefinition(job=job, cron_schedule="0 1 * * *")
+    plain = dg.ScheduleDefinition(name="plain", target=job, cron_schedule="0 1 * * *")
 
     tick_time = dt.datetime(2024, 1, 5, 1, 0, tzinfo=dt.timezone.utc)
     tick = plain.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick_time))
