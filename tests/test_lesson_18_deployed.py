@@ -1,0 +1,381 @@
+"""What lesson 18 says about limits once deployed, checked against the real thing.
+
+The koans of lesson 18 read the limits from an instance; the daemon and the multiprocess executor
+apply them. Here a real `dagster-daemon` runs on a temporary `DAGSTER_HOME` whose `dagster.yaml`
+lets one run tagged `database: sqlite` run at a time; the pool `warehouse` gets a limit of 1 from
+`dagster instance concurrency set`. A sensor, on by default, asks on its first tick for two runs of
+a tagged job, two runs of a job whose op is in the pool, then one run free of limits. The code
+server the daemon starts listens on a local socket: nothing listens on a network address.
+
+The first run of each limited pair waits, inside its step, until its partner's step has started
+(which only happens when the limit does not hold) or until the daemon has launched a run queued
+after the partner, so has passed the partner over. Without the limits (remove one and watch
+these tests fail) the daemon launches both runs of a pair in turn and they overlap. The tests
+compare the times Dagster recorded in the runs' events: when the daemon launched a run
+(`RUN_STARTING`), when its step started and when it succeeded. Every wait has a deadline.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import dagster as dg
+import pytest
+
+VENV_BIN = Path(sys.executable).parent
+T = TypeVar("T")
+
+INSTANCE_YAML = """
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: database
+        value: sqlite
+        limit: 1
+run_retries:
+  enabled: true
+code_servers:
+  local_startup_timeout: 180
+telemetry:
+  enabled: false
+"""
+
+WORKSPACE_YAML = """
+load_from:
+  - python_file:
+      relative_path: project.py
+      location_name: deployed
+"""
+
+PROJECT = '''
+"""Two jobs under limits, one free of them, and a sensor that asks for their runs in order."""
+
+import time
+
+import dagster as dg
+
+PATIENCE_SECONDS = 120.0  # only reached if the daemon neither launches nor passes over a partner
+
+
+def wait_for_partner(context: dg.OpExecutionContext) -> None:
+    """Return once the other run of this job has started its step, or once the daemon has
+    launched a run queued after it: the daemon takes runs in order, so it passed the partner over.
+    """
+    instance = context.instance
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while time.monotonic() < deadline:
+        records = instance.get_run_records(ascending=True)  # in the order they were queued
+        runs = [record.dagster_run for record in records]
+        me = context.run_id
+        partners = [r for r in runs if r.job_name == context.job_name and r.run_id != me]
+        if partners:
+            [partner] = partners
+            step_start = dg.DagsterEventType.STEP_START
+            if instance.get_records_for_run(partner.run_id, of_type=step_start).records:
+                return
+            queued_after = runs[runs.index(partner) + 1 :]
+            if partner.status == dg.DagsterRunStatus.QUEUED and any(
+                r.status != dg.DagsterRunStatus.QUEUED for r in queued_after
+            ):
+                return
+        time.sleep(0.2)
+
+
+@dg.op
+def write_to_sqlite(context: dg.OpExecutionContext) -> None:
+    wait_for_partner(context)
+
+
+@dg.job(tags={"database": "sqlite"})
+def tagged_job() -> None:
+    write_to_sqlite()
+
+
+@dg.op(pool="warehouse")
+def query_the_warehouse(context: dg.OpExecutionContext) -> None:
+    wait_for_partner(context)
+
+
+@dg.job
+def pooled_job() -> None:
+    query_the_warehouse()
+
+
+@dg.op
+def do_nothing() -> None: ...
+
+
+@dg.job
+def free_job() -> None:
+    do_nothing()
+
+
+@dg.sensor(
+    jobs=[tagged_job, pooled_job, free_job],
+    minimum_interval_seconds=1,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def runs_in_order(context: dg.SensorEvaluationContext):
+    # The same run keys on every tick: the daemon creates each run once.
+    for key, job in [(1, tagged_job), (2, tagged_job), (1, pooled_job), (2, pooled_job)]:
+        yield dg.RunRequest(run_key=f"{job.name}_{key}", job_name=job.name)
+    yield dg.RunRequest(run_key="free", job_name=free_job.name)
+
+
+defs = dg.Definitions(
+    jobs=[tagged_job, pooled_job, free_job],
+    sensors=[runs_in_order],
+    executor=dg.in_process_executor,  # one process per run is enough here
+)
+'''
+
+RUNS_SECONDS = 360  # five runs, each limited pair one after the other; slow on a busy machine
+
+
+def wait_for(what: str, probe: Callable[[], T | None], seconds: float, log: Path) -> T:
+    """Poll `probe` until it returns something truthy; fail with the daemon's log if not."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.5)
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+    pytest.fail(f"gave up after {seconds} s waiting for {what}; the daemon's log ends:\n{tail}")
+
+
+@dataclass
+class Deployment:
+    """A daemon that has run the sensor's five runs to the end, and the instance they share."""
+
+    instance: dg.DagsterInstance
+    heartbeats: set[str]
+
+    def runs_of(self, job_name: str) -> list[dg.DagsterRun]:
+        return list(self.instance.get_runs(dg.RunsFilter(job_name=job_name)))
+
+    def time_of(self, run: dg.DagsterRun, event_type: dg.DagsterEventType) -> float:
+        """When the run's one event of this type was recorded."""
+        return time_of(self.instance, run.run_id, event_type)
+
+    def window(self, run: dg.DagsterRun, start: dg.DagsterEventType) -> tuple[float, float]:
+        """From the run's event `start` to its success (of the run or of its one step)."""
+        end = {RUN_START: dg.DagsterEventType.RUN_SUCCESS, STEP_START: STEP_SUCCESS}[start]
+        return self.time_of(run, start), self.time_of(run, end)
+
+
+RUN_STARTING = dg.DagsterEventType.RUN_STARTING  # recorded as the daemon launches a queued run
+RUN_START = dg.DagsterEventType.RUN_START
+STEP_START = dg.DagsterEventType.STEP_START
+STEP_SUCCESS = dg.DagsterEventType.STEP_SUCCESS
+
+
+def time_of(instance: dg.DagsterInstance, run_id: str, event_type: dg.DagsterEventType) -> float:
+    [record] = instance.get_records_for_run(run_id, of_type=event_type).records
+    return record.timestamp
+
+
+def dagster_cli(command: str, environment: dict[str, str], cwd: Path) -> None:
+    subprocess.run(
+        [str(VENV_BIN / "dagster"), *command.split()],
+        env=environment,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """One real `dagster-daemon` on a temporary home, until the five runs have finished."""
+    folder = tmp_path_factory.mktemp("deployed")
+    home = folder / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    (folder / "project.py").write_text(textwrap.dedent(PROJECT))
+    workspace = folder / "workspace.yaml"
+    workspace.write_text(WORKSPACE_YAML)
+    log = folder / "daemon.log"
+    environment = {**os.environ, "DAGSTER_HOME": str(home), "HOME": str(folder)}
+
+    dagster_cli("instance concurrency set warehouse 1", environment, folder)
+    instance = dg.DagsterInstance.from_config(str(home))
+    with log.open("w") as out:
+        daemon = subprocess.Popen(
+            [str(VENV_BIN / "dagster-daemon"), "run", "-w", str(workspace)],
+            cwd=folder,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the code server goes with it
+        )
+    try:
+
+        def five_runs_finished() -> bool:
+            runs = instance.get_runs()
+            return len(runs) == 5 and all(run.is_finished for run in runs)
+
+        wait_for("the sensor's five runs to finish", five_runs_finished, RUNS_SECONDS, log)
+        heartbeats = set(instance.get_daemon_heartbeats())
+        yield Deployment(instance, heartbeats)
+    finally:
+        stop(daemon)
+        instance.dispose()
+
+
+def stop(daemon: subprocess.Popen) -> None:
+    """Ask the daemon and its code server to stop, then make sure their process group is gone."""
+    try:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    except ProcessLookupError:
+        return
+    try:
+        os.killpg(daemon.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    daemon.wait(timeout=10)
+
+
+def test_every_run_succeeded_after_waiting_in_the_queue(deployment: Deployment) -> None:
+    """Each run the sensor asked for joined the queue first; the daemon launched it from there
+    (the run's `RUN_STARTING` event) as the limits allowed."""
+    runs = deployment.instance.get_runs()
+
+    assert sorted(run.job_name for run in runs) == [
+        "free_job",
+        "pooled_job",
+        "pooled_job",
+        "tagged_job",
+        "tagged_job",
+    ]
+    assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
+    for run in runs:
+        enqueued = deployment.time_of(run, dg.DagsterEventType.RUN_ENQUEUED)
+        launched = deployment.time_of(run, RUN_STARTING)
+        assert enqueued <= launched <= deployment.time_of(run, RUN_START)
+
+
+def test_the_run_queue_lets_one_run_with_a_limited_tag_run_at_a_time(
+    deployment: Deployment,
+) -> None:
+    """Both runs carry the job's tag `database: sqlite`, limited to one in `dagster.yaml`. The
+    second left the queue only once the first had finished."""
+    runs = deployment.runs_of("tagged_job")
+    assert all(run.tags["database"] == "sqlite" for run in runs)
+    first, second = sorted(runs, key=lambda run: deployment.time_of(run, RUN_START))
+
+    _, first_ended = deployment.window(first, RUN_START)
+    assert first_ended <= deployment.time_of(second, RUN_STARTING)
+
+
+def test_a_pool_limit_keeps_the_steps_of_different_runs_apart(deployment: Deployment) -> None:
+    """The two runs of `pooled_job` share nothing but the pool `warehouse`, limited to one slot.
+    Their steps never ran at the same time: the queue even kept the second run back until the
+    first one's step had finished."""
+    first, second = sorted(
+        deployment.runs_of("pooled_job"), key=lambda run: deployment.time_of(run, STEP_START)
+    )
+
+    _, first_ended = deployment.window(first, STEP_START)
+    second_started, _ = deployment.window(second, STEP_START)
+    assert first_ended <= second_started
+    assert first_ended <= deployment.time_of(second, RUN_STARTING)
+
+
+def test_one_daemon_process_runs_the_daemons_the_lesson_names(deployment: Deployment) -> None:
+    """`dagster-daemon run` records a heartbeat for each daemon it runs: the scheduler, sensors,
+    the run queue, backfills, automation, and with `run_retries` enabled the event log consumer
+    that launches failed runs again."""
+    assert {
+        "SCHEDULER",
+        "SENSOR",
+        "QUEUED_RUN_COORDINATOR",
+        "BACKFILL",
+        "ASSET",
+        "EVENT_LOG_CONSUMER",
+    } <= deployment.heartbeats
+
+
+# Each step leaves a mark, then waits until the other has left one too, or time runs out. Under
+# the cap the other cannot start, so the first waits it out; without it they meet and overlap.
+MEETING = """
+import time
+from pathlib import Path
+
+PARTNER_SECONDS = 5.0
+
+
+def meet(group: str, me: str) -> None:
+    folder = Path(__file__).parent / "marks" / group
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / me).touch()
+    deadline = time.monotonic() + PARTNER_SECONDS
+    while time.monotonic() < deadline and len(list(folder.iterdir())) < 2:
+        time.sleep(0.1)
+"""
+
+STEPS = '''
+"""Two steps that need nothing from each other, each waiting for the other to start."""
+
+import dagster as dg
+
+from meeting import meet
+
+
+@dg.op
+def extract_users(context: dg.OpExecutionContext) -> None:
+    meet("steps", "extract_users")
+
+
+@dg.op
+def extract_orders(context: dg.OpExecutionContext) -> None:
+    meet("steps", "extract_orders")
+
+
+def capped_job() -> dg.JobDefinition:
+    @dg.job(executor_def=dg.multiprocess_executor.configured({"max_concurrent": 1}))
+    def extract_both() -> None:
+        extract_users()
+        extract_orders()
+
+    return extract_both
+'''
+
+
+def test_max_concurrent_caps_the_step_processes_of_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `max_concurrent: 1`, two steps that could run at once ran one after the other, each in
+    a process of its own."""
+    (tmp_path / "meeting.py").write_text(textwrap.dedent(MEETING))
+    (tmp_path / "steps_project.py").write_text(textwrap.dedent(STEPS))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    job = dg.build_reconstructable_job(
+        "steps_project", "capped_job", reconstructor_working_directory=str(tmp_path)
+    )
+
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        result = dg.execute_job(job, instance=instance)
+        records = instance.get_records_for_run(result.run_id, of_type={STEP_START, STEP_SUCCESS})
+
+    assert result.success
+    steps: dict[str, list[float]] = {}
+    for record in records.records:
+        steps.setdefault(record.event_log_entry.step_key or "", []).append(record.timestamp)
+    (_, first_ended), (second_started, _) = sorted(steps.values())
+    assert first_ended <= second_started
+    step_processes = {e.pid for e in result.all_events if e.is_step_start}
+    assert len(step_processes) == 2
+    assert os.getpid() not in step_processes
