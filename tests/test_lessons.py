@@ -24,7 +24,8 @@ def start_track(track: str, xml: Path, home: Path) -> subprocess.Popen[bytes]:
     home.mkdir()
     return subprocess.Popen(
         [sys.executable, "-m", "pytest", f"{track}/", "--koans-fresh", "-p", "no:cacheprovider"]
-        + [f"--junitxml={xml}"],
+        # The project's own code raises no deprecation: any would fail its koan here.
+        + ["-W", "error::DeprecationWarning", f"--junitxml={xml}"],
         cwd=ROOT,
         env={**os.environ, "HOME": str(home)},
         stdout=subprocess.DEVNULL,
@@ -77,8 +78,19 @@ def solved(tracks: dict[str, dict[str, dict[str, str]]]) -> dict[str, dict[str, 
 
 def test_the_path_has_lessons_in_order_each_with_eight_or_more_koans() -> None:
     numbers = [int(lesson.number) for lesson in PATH.lessons]
-    assert numbers == list(range(1, len(numbers) + 1))
+    assert numbers[0] == 1 and numbers == sorted(set(numbers))
+    assert PATH.lessons[-1].stem == "21_capstone"  # the capstone stays last
     assert all(len(lesson.koans) >= 8 for lesson in PATH.lessons)
+
+
+@pytest.mark.parametrize("lesson", PATH.lessons, ids=lambda lesson: lesson.stem)
+def test_reset_rebuilds_each_koan_file_exactly_as_shipped(lesson) -> None:
+    from dagster_koans.reset import shipped_text
+
+    shipped = shipped_text(ROOT, lesson)
+    assert shipped == (ROOT / "koans" / lesson.filename).read_text(encoding="utf-8"), (
+        "run `python -m dagster_koans.reset --record` after changing a lesson"
+    )
 
 
 @pytest.mark.parametrize("key", KOAN_IDS)
