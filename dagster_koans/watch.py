@@ -44,6 +44,7 @@ class Changes:
         try:
             from watchdog.events import FileSystemEvent, FileSystemEventHandler
             from watchdog.observers import Observer
+            from watchdog.observers.api import ObservedWatch
         except ImportError:
             return None
         changes = self
@@ -55,15 +56,26 @@ class Changes:
                 for path in (event.src_path, getattr(event, "dest_path", "")):
                     name = os.fsdecode(path) if path else ""
                     if name == str(changes.folder) and event.event_type in ("created", "moved"):
-                        observer.schedule(handler, str(changes.folder), recursive=False)
+                        watching[0] = rewatch(watching[0])
                         changes._events.put(name)
                     elif name and changes._relevant(name):
                         changes._events.put(name)
 
         observer, handler = Observer(), Handler()
         observer.daemon = True
+
+        def rewatch(old: ObservedWatch | None) -> ObservedWatch:
+            """The folder was made again: the old watch died with the old folder."""
+            if old is not None:
+                try:
+                    observer.unschedule(old)
+                except KeyError:
+                    pass  # already gone with its folder
+            return observer.schedule(handler, str(changes.folder), recursive=False)
+
+        watching: list[ObservedWatch | None] = [None]
         try:
-            observer.schedule(handler, str(self.folder), recursive=False)
+            watching[0] = rewatch(None)
             observer.schedule(handler, str(self.folder.parent), recursive=False)
             observer.start()
         except OSError as error:  # e.g. the system's limit on inotify watches

@@ -359,11 +359,11 @@ def test_max_concurrent_caps_the_step_processes_of_a_run(
     """With `max_concurrent: 1`, two steps that could run at once ran one after the other, each in
     a process of its own."""
     (tmp_path / "meeting.py").write_text(textwrap.dedent(MEETING))
-    (tmp_path / "steps_project.py").write_text(textwrap.dedent(STEPS))
+    (tmp_path / "capped_steps_project.py").write_text(textwrap.dedent(STEPS))
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
     job = dg.build_reconstructable_job(
-        "steps_project", "capped_job", reconstructor_working_directory=str(tmp_path)
+        "capped_steps_project", "capped_job", reconstructor_working_directory=str(tmp_path)
     )
 
     with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
