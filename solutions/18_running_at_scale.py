@@ -250,6 +250,7 @@ def test_the_run_config_can_keep_a_run_in_one_process(
     assert processes_that_set_up(setup_log) == [os.getpid()]
 
 
+@pytest.mark.timeout(60)  # it builds an instance on disk: allow it more than usual
 def test_a_running_step_holds_a_slot_of_its_pool(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -313,6 +314,7 @@ def test_an_in_memory_instance_enforces_no_pool() -> None:
     assert holders == [[]]
 
 
+@pytest.mark.timeout(60)  # it builds an instance on disk: allow it more than usual
 def test_an_instance_on_disk_queues_its_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,21 +21,15 @@ their first tick comes at start-up, their second at the next minute boundary.
 """
 
 import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import dagster as dg
 import pytest
-
-VENV_BIN = Path(sys.executable).parent
-T = TypeVar("T")
+from daemon import Site, wait_for, write_home
 
 INSTANCE_YAML = """
 # Runs are created and queued, never started: the tests count what the daemon creates.
@@ -46,15 +40,6 @@ run_coordinator:
     max_concurrent_runs: 0
 code_servers:
   local_startup_timeout: 180
-telemetry:
-  enabled: false
-"""
-
-WORKSPACE_YAML = """
-load_from:
-  - python_file:
-      relative_path: project.py
-      location_name: deployed
 """
 
 PROJECT = '''
@@ -148,18 +133,6 @@ READY_SECONDS = 120  # the daemon and its code server start; slow on a busy mach
 TICK_SECONDS = 45  # sensor and automation ticks come every 5 s or so
 
 
-def wait_for(what: str, probe: Callable[[], T | None], seconds: float, log: Path) -> T:
-    """Poll `probe` until it returns something truthy; fail with the daemon's log if not."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.5)
-    tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-    pytest.fail(f"gave up after {seconds} s waiting for {what}; the daemon's log ends:\n{tail}")
-
-
 @dataclass
 class Deployment:
     """A running daemon, the instance it shares with the test, and its log."""
@@ -215,51 +188,17 @@ def start_schedules_a_minute_ago(instance: dg.DagsterInstance, workspace: Path) 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """One real `dagster-daemon` for the module, on a temporary home; stopped at the end."""
-    folder = tmp_path_factory.mktemp("deployed")
-    home = folder / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
-    (folder / "project.py").write_text(textwrap.dedent(PROJECT))
-    workspace = folder / "workspace.yaml"
-    workspace.write_text(WORKSPACE_YAML)
-    log = folder / "daemon.log"
-
-    instance = dg.DagsterInstance.from_config(str(home))
-    start_schedules_a_minute_ago(instance, workspace)
-    environment = {**os.environ, "DAGSTER_HOME": str(home), "HOME": str(folder)}
-    with log.open("w") as out:
-        daemon = subprocess.Popen(
-            [str(VENV_BIN / "dagster-daemon"), "run", "-w", str(workspace)],
-            cwd=folder,
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the code server goes with it
-        )
+    site = Site.write(tmp_path_factory.mktemp("deployed"), INSTANCE_YAML, PROJECT)
+    instance = dg.DagsterInstance.from_config(str(site.home))
+    start_schedules_a_minute_ago(instance, site.workspace)
     try:
-        deployed = Deployment(instance, log)
-        # Ready once a sensor that is on by default has finished a tick.
-        deployed.wait_for_ticks("same_key_sensor", 1, READY_SECONDS)
-        yield deployed
+        with site.daemon(grace=3):
+            deployed = Deployment(instance, site.log)
+            # Ready once a sensor that is on by default has finished a tick.
+            deployed.wait_for_ticks("same_key_sensor", 1, READY_SECONDS)
+            yield deployed
     finally:
-        stop(daemon)
         instance.dispose()
-
-
-def stop(daemon: subprocess.Popen) -> None:
-    """Ask the daemon and its code server to stop, then make sure their process group is gone."""
-    try:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=3)
-    except subprocess.TimeoutExpired:
-        pass
-    except ProcessLookupError:
-        return
-    try:
-        os.killpg(daemon.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    daemon.wait(timeout=10)
 
 
 def test_a_schedule_returning_empty_config_fails_its_tick_and_creates_no_run(
@@ -383,9 +322,7 @@ def two_step_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """`two_steps` run once by the multiprocess executor (a job's default) and once in-process."""
     folder = tmp_path_factory.mktemp("steps")
     (folder / "steps_project.py").write_text(textwrap.dedent(STEPS))
-    home = folder / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = write_home(folder / "dagster_home")
     executors = {"multiprocess": {}, "in_process": {"execution": {"config": {"in_process": {}}}}}
     runs = {}
     with (

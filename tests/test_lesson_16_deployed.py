@@ -10,20 +10,12 @@
 
 import importlib
 import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import dagster as dg
 import pytest
-
-VENV_BIN = Path(sys.executable).parent
-T = TypeVar("T")
+from daemon import Site, write_home
 
 # Checks come every second rather than every five (the queue's `dequeue_interval_seconds` and the
 # event log consumer's interval, which has no setting in dagster.yaml but an environment variable).
@@ -37,15 +29,6 @@ run_coordinator:
     dequeue_interval_seconds: 1
 code_servers:
   local_startup_timeout: 180
-telemetry:
-  enabled: false
-"""
-
-WORKSPACE_YAML = """
-load_from:
-  - python_file:
-      relative_path: nightly.py
-      location_name: nightly
 """
 
 NIGHTLY = '''
@@ -92,48 +75,8 @@ defs = dg.Definitions(jobs=[nightly_import], sensors=[start_nightly_import])
 RETRY_SECONDS = 180  # daemon, code server and two runs start; slow on a busy machine
 
 
-def wait_for(what: str, probe: Callable[[], T | None], seconds: float, log: Path) -> T:
-    """Poll `probe` until it returns something truthy; fail with the daemon's log if not."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.5)
-    tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-    pytest.fail(f"gave up after {seconds} s waiting for {what}; the daemon's log ends:\n{tail}")
-
-
-def stop(daemon: subprocess.Popen) -> None:
-    """Ask the daemon and its code server to stop, then make sure their process group is gone."""
-    try:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    except ProcessLookupError:
-        return
-    try:
-        os.killpg(daemon.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    daemon.wait(timeout=10)
-
-
 def test_the_daemon_launches_a_run_retry_from_the_failed_step(tmp_path: Path) -> None:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
-    (tmp_path / "nightly.py").write_text(textwrap.dedent(NIGHTLY))
-    workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(WORKSPACE_YAML)
-    log = tmp_path / "daemon.log"
-    environment = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "HOME": str(tmp_path),
-        "DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS": "1",
-    }
+    site = Site.write(tmp_path, INSTANCE_YAML, NIGHTLY, "nightly.py", location_name="nightly")
 
     def settled() -> list[dg.DagsterRun] | None:
         """Every run finished, and either a retry was launched or the instance said none will be."""
@@ -143,19 +86,11 @@ def test_the_daemon_launches_a_run_retry_from_the_failed_step(tmp_path: Path) ->
         refused = any(run.tags.get("dagster/will_retry") == "false" for run in runs)
         return runs if len(runs) >= 2 or refused else None
 
-    with dg.DagsterInstance.from_config(str(home)) as instance, log.open("w") as out:
-        daemon = subprocess.Popen(
-            [str(VENV_BIN / "dagster-daemon"), "run", "-w", str(workspace)],
-            cwd=tmp_path,
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the code server and runs go with it
-        )
-        try:
-            runs = wait_for("a failed run and its retry", settled, RETRY_SECONDS, log)
-        finally:
-            stop(daemon)
+    with (
+        dg.DagsterInstance.from_config(str(site.home)) as instance,
+        site.daemon(DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS="1"),
+    ):
+        runs = site.wait_for("a failed run and its retry", settled, RETRY_SECONDS)
 
     assert len(runs) == 2, [(run.status, run.tags) for run in runs]
     [retry] = [run for run in runs if run.parent_run_id is not None]
@@ -210,9 +145,7 @@ def test_a_retry_policy_retries_a_step_in_a_new_process_under_the_multiprocess_e
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)  # the step processes import the module from the working directory
     monkeypatch.setenv("HOME", str(tmp_path))
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = write_home(tmp_path / "dagster_home")
     job = dg.reconstructable(importlib.import_module("flaky_step_16").flaky_import)
     attempts = tmp_path / "attempts.txt"
     config = {"ops": {"fetch_orders": {"config": {"path": str(attempts)}}}}

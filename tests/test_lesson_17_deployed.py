@@ -12,22 +12,18 @@ daemon creates without paying for executing them.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from daemon import VENV_BIN, dagster_daemon, environment, running, wait_for, write_home
 
-BIN = Path(sys.executable).parent
+WAIT_SECONDS = 120  # the webserver, or the daemon, and a code server start
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 DEFINITIONS = """
@@ -104,34 +100,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(command: list[str], tmp_path: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        "PATH": f"{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        "HOME": str(tmp_path),
-        "DAGSTER_HOME": str(tmp_path / "home"),
-    }
-    with log.open("wb") as stderr:
-        return subprocess.Popen(
-            command,
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,  # a group of its own: stop() can end its code server too
-        )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a process this test started, and the code server it started in its session."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
-
-
 def ask(url: str, query: str, variables: dict) -> dict:
     body = json.dumps({"query": query, "variables": variables}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
@@ -139,26 +107,14 @@ def ask(url: str, query: str, variables: dict) -> dict:
         return json.load(response)
 
 
-def wait_for(
-    condition: Callable[[], bool], process: subprocess.Popen[bytes], log: Path, what: str
-) -> None:
-    deadline = time.monotonic() + 120
-    while not condition():
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"{what}; log ends: {log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.5)
-
-
-def launch_backfills(tmp_path: Path, definitions: Path) -> dict[str, str]:
+def launch_backfills(tmp_path: Path, definitions: Path, env: dict[str, str]) -> dict[str, str]:
     """Launch one backfill of three days per asset, as the UI does, and stop the webserver."""
-    webserver = shutil.which("dagster-webserver", path=str(BIN))
+    webserver = shutil.which("dagster-webserver", path=str(VENV_BIN))
     assert webserver, "dagster-webserver is missing: pip install -e '.[dev]'"
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
     log = tmp_path / "webserver.log"
-    server = start(
-        [webserver, "-f", str(definitions), "-h", "127.0.0.1", "-p", str(port)], tmp_path, log
-    )
+    command = [webserver, "-f", str(definitions), "-h", "127.0.0.1", "-p", str(port)]
 
     def answers() -> bool:
         try:
@@ -167,8 +123,8 @@ def launch_backfills(tmp_path: Path, definitions: Path) -> dict[str, str]:
             return False
         return True
 
-    try:
-        wait_for(answers, server, log, "the webserver did not answer")
+    with running(command, tmp_path, env, log, grace=60) as server:
+        wait_for("the webserver to answer", answers, WAIT_SECONDS, log, server)
         ids = {}
         for asset in EXPECTED_RUNS:
             params = {"assetSelection": [{"path": [asset]}], "partitionNames": DAYS}
@@ -176,8 +132,6 @@ def launch_backfills(tmp_path: Path, definitions: Path) -> dict[str, str]:
             assert launched["launchPartitionBackfill"]["__typename"] == "LaunchBackfillSuccess"
             ids[asset] = launched["launchPartitionBackfill"]["backfillId"]
         return ids
-    finally:
-        stop(server)
 
 
 @pytest.fixture(scope="module")
@@ -185,24 +139,20 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     import dagster as dg
 
     tmp_path = tmp_path_factory.mktemp("deployed")
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(
-        "telemetry:\n  enabled: false\nrun_queue:\n  max_concurrent_runs: 0\n"
-    )
+    home = write_home(tmp_path / "home", "run_queue:\n  max_concurrent_runs: 0\n")
+    env = environment(home, tmp_path, inherit=False)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     definitions = tmp_path / "definitions.py"
     definitions.write_text(DEFINITIONS.format(inbox=str(inbox)))
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        backfill_ids = launch_backfills(tmp_path, definitions)
+        backfill_ids = launch_backfills(tmp_path, definitions, env)
         runs_before = len(instance.get_runs())
         statuses_before = [backfill.status.value for backfill in instance.get_backfills()]
 
         (inbox / "orders_001.csv").write_text("order_id,amount\n1,30\n")
         log = tmp_path / "daemon.log"
-        daemon = start([str(BIN / "dagster-daemon"), "run", "-f", str(definitions)], tmp_path, log)
 
         def all_requested() -> bool:
             runs = [dict(run.tags) for run in instance.get_runs()]
@@ -211,10 +161,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 for asset, count in EXPECTED_RUNS.items()
             )
 
-        try:
-            wait_for(all_requested, daemon, log, "the daemon did not create the expected runs")
-        finally:
-            stop(daemon)
+        with running(
+            dagster_daemon("-f", str(definitions)), tmp_path, env, log, grace=60
+        ) as daemon:
+            wait_for(
+                "the daemon to create the expected runs", all_requested, WAIT_SECONDS, log, daemon
+            )
         yield Deployment(
             runs_before_daemon=runs_before,
             backfill_statuses_before_daemon=statuses_before,

@@ -16,21 +16,15 @@ compare the times Dagster recorded in the runs' events: when the daemon launched
 """
 
 import os
-import signal
 import subprocess
-import sys
 import textwrap
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import dagster as dg
 import pytest
-
-VENV_BIN = Path(sys.executable).parent
-T = TypeVar("T")
+from daemon import VENV_BIN, Site
 
 INSTANCE_YAML = """
 concurrency:
@@ -43,15 +37,6 @@ run_retries:
   enabled: true
 code_servers:
   local_startup_timeout: 180
-telemetry:
-  enabled: false
-"""
-
-WORKSPACE_YAML = """
-load_from:
-  - python_file:
-      relative_path: project.py
-      location_name: deployed
 """
 
 PROJECT = '''
@@ -139,18 +124,6 @@ defs = dg.Definitions(
 RUNS_SECONDS = 360  # five runs, each limited pair one after the other; slow on a busy machine
 
 
-def wait_for(what: str, probe: Callable[[], T | None], seconds: float, log: Path) -> T:
-    """Poll `probe` until it returns something truthy; fail with the daemon's log if not."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.5)
-    tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-    pytest.fail(f"gave up after {seconds} s waiting for {what}; the daemon's log ends:\n{tail}")
-
-
 @dataclass
 class Deployment:
     """A daemon that has run the sensor's five runs to the end, and the instance they share."""
@@ -196,55 +169,21 @@ def dagster_cli(command: str, environment: dict[str, str], cwd: Path) -> None:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """One real `dagster-daemon` on a temporary home, until the five runs have finished."""
-    folder = tmp_path_factory.mktemp("deployed")
-    home = folder / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
-    (folder / "project.py").write_text(textwrap.dedent(PROJECT))
-    workspace = folder / "workspace.yaml"
-    workspace.write_text(WORKSPACE_YAML)
-    log = folder / "daemon.log"
-    environment = {**os.environ, "DAGSTER_HOME": str(home), "HOME": str(folder)}
+    site = Site.write(tmp_path_factory.mktemp("deployed"), INSTANCE_YAML, PROJECT)
+    dagster_cli("instance concurrency set warehouse 1", site.environment(), site.folder)
+    instance = dg.DagsterInstance.from_config(str(site.home))
 
-    dagster_cli("instance concurrency set warehouse 1", environment, folder)
-    instance = dg.DagsterInstance.from_config(str(home))
-    with log.open("w") as out:
-        daemon = subprocess.Popen(
-            [str(VENV_BIN / "dagster-daemon"), "run", "-w", str(workspace)],
-            cwd=folder,
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the code server goes with it
-        )
+    def five_runs_finished() -> bool:
+        runs = instance.get_runs()
+        return len(runs) == 5 and all(run.is_finished for run in runs)
+
     try:
-
-        def five_runs_finished() -> bool:
-            runs = instance.get_runs()
-            return len(runs) == 5 and all(run.is_finished for run in runs)
-
-        wait_for("the sensor's five runs to finish", five_runs_finished, RUNS_SECONDS, log)
-        heartbeats = set(instance.get_daemon_heartbeats())
-        yield Deployment(instance, heartbeats)
+        with site.daemon():
+            site.wait_for("the sensor's five runs to finish", five_runs_finished, RUNS_SECONDS)
+            heartbeats = set(instance.get_daemon_heartbeats())
+            yield Deployment(instance, heartbeats)
     finally:
-        stop(daemon)
         instance.dispose()
-
-
-def stop(daemon: subprocess.Popen) -> None:
-    """Ask the daemon and its code server to stop, then make sure their process group is gone."""
-    try:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    except ProcessLookupError:
-        return
-    try:
-        os.killpg(daemon.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    daemon.wait(timeout=10)
 
 
 def test_every_run_succeeded_after_waiting_in_the_queue(deployment: Deployment) -> None:

@@ -6,17 +6,15 @@ does and prepares nothing."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from daemon import VENV_BIN, environment, write_home
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 NO_NETWORK = "http://127.0.0.1:9"  # `dbt --version` asks pypi.org; a refusing proxy stops it
 
 DEFINITIONS = """
@@ -62,18 +60,16 @@ def project(tmp_path: Path) -> Path:
 def run(command: list[str], project: Path) -> subprocess.CompletedProcess[str]:
     """A Dagster command in the project, with a temporary HOME and DAGSTER_HOME, offline."""
     home = project.parent / "home"
-    (home / "dagster_home").mkdir(parents=True, exist_ok=True)
-    (home / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {
-        "PATH": f"{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        "HOME": str(home),
-        "DAGSTER_HOME": str(home / "dagster_home"),
-        "PYTHONPATH": "src",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "TINY_SHOP_DUCKDB": str(home / "warehouse.duckdb"),
-        "https_proxy": NO_NETWORK,
-        "http_proxy": NO_NETWORK,
-    }
+    env = environment(
+        write_home(home / "dagster_home"),
+        home,
+        inherit=False,
+        PYTHONPATH="src",
+        PYTHONDONTWRITEBYTECODE="1",
+        TINY_SHOP_DUCKDB=str(home / "warehouse.duckdb"),
+        https_proxy=NO_NETWORK,
+        http_proxy=NO_NETWORK,
+    )
     return subprocess.run(
         command,
         cwd=project,
@@ -90,7 +86,7 @@ def test_every_dg_command_prepares_the_dbt_manifest_as_it_loads_the_project(
 ) -> None:
     manifest = project / "tiny_shop" / "target" / "manifest.json"
 
-    listed = run([str(BIN / "dg"), "list", "defs", "--json"], project)
+    listed = run([str(VENV_BIN / "dg"), "list", "defs", "--json"], project)
 
     assert listed.returncode == 0, listed.stderr[-3000:]
     keys = {asset["asset_key"] for asset in json.loads(listed.stdout)["assets"]}
@@ -101,7 +97,7 @@ def test_every_dg_command_prepares_the_dbt_manifest_as_it_loads_the_project(
 def test_a_deployed_loader_prepares_nothing_and_the_code_location_fails_to_load(
     project: Path,
 ) -> None:
-    command = [str(BIN / "dagster"), "definitions", "validate", "-m", "shop_defs.definitions"]
+    command = [str(VENV_BIN / "dagster"), "definitions", "validate", "-m", "shop_defs.definitions"]
 
     validated = run(command, project)
 

@@ -20,23 +20,15 @@ start, since a freshness check is evaluated only inside a run.
 """
 
 import importlib.util
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TypeVar
 
 import dagster as dg
 import pytest
-
-VENV_BIN = Path(sys.executable).parent
-T = TypeVar("T")
+from daemon import Site
 
 # Runs launch as soon as the sensor asks, without waiting in the queue (nothing here is about the
 # queue), and a code server slow to start on a busy machine is waited for.
@@ -46,15 +38,6 @@ run_coordinator:
   class: DefaultRunCoordinator
 code_servers:
   local_startup_timeout: 180
-telemetry:
-  enabled: false
-"""
-
-WORKSPACE_YAML = """
-load_from:
-  - python_file:
-      relative_path: project.py
-      location_name: deployed
 """
 
 PROJECT = '''
@@ -126,18 +109,6 @@ UNWATCHED = dg.AssetCheckKey(dg.AssetKey("without_policy"), "freshness_check")
 WAIT_SECONDS = 180  # daemon, code server and a run's process start; slow on a busy machine
 
 
-def wait_for(what: str, probe: Callable[[], T | None], seconds: float, log: Path) -> T:
-    """Poll `probe` until it returns something truthy; fail with the daemon's log if not."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.5)
-    tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-    pytest.fail(f"gave up after {seconds} s waiting for {what}; the daemon's log ends:\n{tail}")
-
-
 @dataclass
 class Deployment:
     """What the test saw before the daemon started, and the instance it shares with the daemon."""
@@ -193,17 +164,9 @@ def load_project(path: Path) -> ModuleType:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """Materialize in-process, then run a real `dagster-daemon` until it has evaluated freshness."""
-    folder = tmp_path_factory.mktemp("freshness")
-    home = folder / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
-    (folder / "project.py").write_text(textwrap.dedent(PROJECT))
-    workspace = folder / "workspace.yaml"
-    workspace.write_text(WORKSPACE_YAML)
-    log = folder / "daemon.log"
-
-    project = load_project(folder / "project.py")
-    instance = dg.DagsterInstance.from_config(str(home))
+    site = Site.write(tmp_path_factory.mktemp("freshness"), INSTANCE_YAML, PROJECT)
+    project = load_project(site.folder / "project.py")
+    instance = dg.DagsterInstance.from_config(str(site.home))
     dg.materialize([project.users, project.without_policy], instance=instance)
     for name in ("stale", "aging"):
         materialized_two_hours_ago(instance, name)
@@ -211,56 +174,23 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     deployed.states_before_the_daemon = deployed.states()
     deployed.requested_before_the_daemon = deployed.requested_by_freshness_passed()
 
-    environment = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "HOME": str(folder),
-        # The freshness daemon evaluates every 30 s by default; its first pass may come before the
-        # code location has loaded. Every 2 s, so that the test need not wait for a second pass.
-        "FRESHNESS_DAEMON_INTERVAL_SECONDS": "2",
-    }
-    with log.open("w") as out:
-        daemon = subprocess.Popen(
-            [str(VENV_BIN / "dagster-daemon"), "run", "-w", str(workspace)],
-            cwd=folder,
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the code server goes with it
-        )
+    # The freshness daemon evaluates every 30 s by default; its first pass may come before the
+    # code location has loaded. Every 2 s, so that the test need not wait for a second pass.
     try:
-        wait_for(
-            "a freshness state for every asset",
-            lambda: len(deployed.states()) == len(ASSETS),
-            WAIT_SECONDS,
-            log,
-        )
-        wait_for(
-            "the watched freshness check to finish",
-            lambda: deployed.check_status(WATCHED) in ("SUCCEEDED", "FAILED"),
-            WAIT_SECONDS,
-            log,
-        )
-        yield deployed
+        with site.daemon(FRESHNESS_DAEMON_INTERVAL_SECONDS="2"):
+            site.wait_for(
+                "a freshness state for every asset",
+                lambda: len(deployed.states()) == len(ASSETS),
+                WAIT_SECONDS,
+            )
+            site.wait_for(
+                "the watched freshness check to finish",
+                lambda: deployed.check_status(WATCHED) in ("SUCCEEDED", "FAILED"),
+                WAIT_SECONDS,
+            )
+            yield deployed
     finally:
-        stop(daemon)
         instance.dispose()
-
-
-def stop(daemon: subprocess.Popen) -> None:
-    """Ask the daemon and its code server to stop, then make sure their process group is gone."""
-    try:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    except ProcessLookupError:
-        return
-    try:
-        os.killpg(daemon.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    daemon.wait(timeout=10)
 
 
 def test_a_run_in_a_test_records_no_freshness_state(deployment: Deployment) -> None:
