@@ -24,7 +24,6 @@ class Interrupts:
 
     def __init__(self, heard: Callable[[], None]) -> None:
         self.heard = heard  # called once the run has answered a signal
-        self.received = False  # a Ctrl-C or SIGTERM arrived during the run
         self._noticed = threading.Event()
         self._main = threading.main_thread().ident
         self._read, self._write = os.pipe()
@@ -37,7 +36,6 @@ class Interrupts:
         threading.Thread(target=self._watch, name="koans-interrupts", daemon=True).start()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.received = True
         self._noticed.set()
         self.heard()
         raise KeyboardInterrupt
@@ -53,7 +51,6 @@ class Interrupts:
                 return
             if not set(self._previous) & set(data):
                 continue
-            self.received = True
             if self._noticed.wait(GRACE):
                 self._noticed.clear()
                 continue
