@@ -4,9 +4,9 @@ A schedule pairs a target (a job, or a selection of assets) with a cron string, 
 say when it fires: minute, hour, day of the month, month, day of the week. Each time it fires (a
 "tick") the schedule asks for a run. A function decorated with `@dg.schedule` decides what that
 run looks like: it can build the run's config from the tick's time, or return a `dg.SkipReason`
-whose message the UI shows on the tick. Cron strings are easy to get subtly wrong, so these koans check them by the
-times they fire. A string that is not cron at all fails as soon as the schedule is built, with
-`dg.DagsterInvalidDefinitionError`.
+whose message the UI shows on the tick. Cron strings are easy to get subtly wrong, so these
+koans check them by the times they fire. A string that is not cron at all fails as soon as the
+schedule is built, with `dg.DagsterInvalidDefinitionError`.
 
 Deployed, the Dagster daemon runs the ticks, and only for schedules that are running. At each
 tick it checks the run's config against the job before it creates the run: config that doesn't

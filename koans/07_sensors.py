@@ -175,8 +175,9 @@ def test_the_cursor_after_a_tick_that_skips(tmp_path: Path) -> None:
 
 def test_a_sensor_result_returns_the_requests_and_the_cursor_together(tmp_path: Path) -> None:
     """Instead of yielding requests and calling `update_cursor`, a sensor can return one object
-    that holds both, and a skip reason too when it has one."""
-    inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv")
+    that holds both, and a skip reason too when it has one: the tick takes its cursor from
+    there."""
+    inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv", "orders_003.csv")
 
     @dg.sensor(target=process_file)
     def inbox_sensor(context: dg.SensorEvaluationContext):
@@ -184,12 +185,13 @@ def test_a_sensor_result_returns_the_requests_and_the_cursor_together(tmp_path: 
         new_paths = [path for path in sorted(inbox.glob("*.csv")) if path.name > last_seen]
         requests = [dg.RunRequest(run_key=path.name) for path in new_paths]
         cursor = new_paths[-1].name if new_paths else last_seen
-        return __(run_requests=requests, cursor=cursor)
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
 
     result = inbox_sensor.evaluate_tick(dg.build_sensor_context(cursor="orders_001.csv"))
 
-    assert [request.run_key for request in result.run_requests] == ["orders_002.csv"]
-    assert result.cursor == "orders_002.csv"
+    keys = [request.run_key for request in result.run_requests]
+    assert keys == ["orders_002.csv", "orders_003.csv"]
+    assert result.cursor == __
 
 
 def test_a_sensor_result_cursor_and_update_cursor_do_not_mix() -> None:
