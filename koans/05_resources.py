@@ -228,7 +228,7 @@ def test_a_test_double_takes_the_real_resources_place(
     assert handed == __
 
 
-def test_in_one_process_setup_and_teardown_wrap_every_step(
+def test_when_setup_and_teardown_run_in_one_process(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     """A process sets a resource up (`setup_for_execution`) before the first step that uses it,

@@ -88,7 +88,7 @@ def test_a_wrong_name_lists_the_names_that_exist() -> None:
     assert "Found: '__ASSET_JOB', 'users_job'" in str(raised.value)
 
 
-def test_a_slash_in_a_key_string_is_part_of_the_name() -> None:
+def test_a_key_made_from_a_string_with_a_slash() -> None:
     """A prefixed key is a path of parts, which the UI writes `crm/contacts`. Code that turns such
     text into a key must split it: `dg.AssetKey.from_user_string` does."""
 
@@ -157,7 +157,7 @@ def test_definitions_build_without_checks_and_fail_when_they_load() -> None:
         dg.Definitions.validate_loadable(broken)
 
 
-def test_a_schedule_or_sensor_may_share_a_name_with_a_job_but_not_with_each_other() -> None:
+def test_which_definitions_may_share_a_name() -> None:
     """Jobs have a namespace of their own; schedules and sensors share another. `loads` (at the
     top of this file) says whether `dg check defs` would pass."""
 

@@ -107,7 +107,7 @@ def test_a_run_with_no_run_config_at_all(instance: dg.DagsterInstance) -> None:
     assert result.output_for_node("fetch") == 3
 
 
-def test_run_config_is_checked_before_any_step_runs(instance: dg.DagsterInstance) -> None:
+def test_when_run_config_is_checked(instance: dg.DagsterInstance) -> None:
     """Dagster checks the whole run config when the run is asked for. Here one op needs no config
     at all, and the other is given a wrong value."""
     steps_started: list[str] = []
@@ -147,9 +147,9 @@ def test_a_config_object_checks_its_types_when_you_build_it() -> None:
         FetchConfig(retries="many")
 
 
-def test_a_config_object_drops_a_field_it_does_not_know() -> None:
-    """Careful: a Config object ignores a keyword it has no field for, without a word. The same
-    misspelt key in a run config dict is refused, because Dagster checks every key there."""
+def test_a_config_object_given_a_misspelt_field() -> None:
+    """Careful with typos. A misspelt key in a run config dict is refused, because Dagster checks
+    every key there. A Config object is built by pydantic instead, and this one gets a typo."""
 
     class FetchConfig(dg.Config):
         retries: int = 3
@@ -159,7 +159,7 @@ def test_a_config_object_drops_a_field_it_does_not_know() -> None:
     assert config.retries == 3
 
 
-def test_validate_run_config_fills_in_the_defaults_without_running() -> None:
+def test_validate_run_config_returns_the_config_a_run_would_get() -> None:
     """`dg.validate_run_config(job, run_config)` checks a run config without running anything,
     and returns the full config a run would get."""
 

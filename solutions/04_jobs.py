@@ -138,7 +138,7 @@ def test_run_config_replaces_the_default_of_each_op_it_names(
     assert result.output_for_node("greet") == "hello grace."
 
 
-def test_an_op_left_out_of_run_config_keeps_the_jobs_default(
+def test_an_op_left_out_of_run_config(
     instance: dg.DagsterInstance,
 ) -> None:
     """The replacing happens op by op. Here the run config names only one of the job's two
@@ -206,7 +206,7 @@ def test_a_failing_op_fails_the_run_and_the_test_sees_it(instance: dg.DagsterIns
         load_job.execute_in_process(instance=instance)
 
 
-def test_a_failed_step_stops_only_the_ops_downstream_of_it(instance: dg.DagsterInstance) -> None:
+def test_what_a_failed_step_stops(instance: dg.DagsterInstance) -> None:
     """With `raise_on_error=False` a failed run returns its result to inspect. The ops that need
     the failed op's output never run; what about an op that needs nothing from it?"""
 
