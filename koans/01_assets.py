@@ -10,6 +10,10 @@ each run and each materialization, as a deployed Dagster does in its database.
 Dagster checks how your assets fit together before it runs any of them. A parameter that names
 an asset nobody defines, or two assets with one key, is a mistake in the definitions themselves,
 and Dagster refuses it with `dg.DagsterInvalidDefinitionError`.
+
+Read next:
+- https://docs.dagster.io/guides/build/assets/defining-assets
+- https://docs.dagster.io/guides/build/assets/defining-assets-with-asset-dependencies
 """
 
 from pathlib import Path
@@ -32,7 +36,7 @@ def test_an_asset_key_comes_from_the_function_name() -> None:
     assert users_table.key == dg.AssetKey(__)
 
 
-def test_calling_an_asset_runs_only_its_own_body() -> None:
+def test_calling_an_asset_directly_is_a_plain_call() -> None:
     """The decorator keeps your function: calling it runs its body and returns the plain value,
     which makes a unit test easy. A direct call is not a run: Dagster records nothing, and you
     hand the function its inputs yourself."""
@@ -55,9 +59,9 @@ def test_calling_an_asset_runs_only_its_own_body() -> None:
     assert calls == __
 
 
-def test_materialize_runs_the_assets_it_is_given_in_one_run(instance: dg.DagsterInstance) -> None:
-    """`dg.materialize` runs assets as Dagster does: it records the run and each asset's
-    materialization in the instance, and its result holds every output, read by asset key."""
+def test_materialize_records_its_work_in_the_instance(instance: dg.DagsterInstance) -> None:
+    """`dg.materialize` runs assets as Dagster does: it records in the instance the runs it
+    starts and each asset's materialization, and its result holds every output, read by key."""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
@@ -75,7 +79,7 @@ def test_materialize_runs_the_assets_it_is_given_in_one_run(instance: dg.Dagster
     assert instance.get_runs_count() == __
 
 
-def test_a_parameter_named_after_an_asset_makes_it_run_first(instance: dg.DagsterInstance) -> None:
+def test_a_parameter_named_after_an_asset_sets_the_order(instance: dg.DagsterInstance) -> None:
     """A parameter named like another asset makes that asset upstream: Dagster draws the lineage
     between them, decides the order from it, and passes the upstream value in."""
     calls: list[str] = []
@@ -139,9 +143,9 @@ def test_deps_makes_a_dependency_that_passes_no_data(
     assert result.asset_value("active_user_count") == 2
 
 
-def test_a_description_in_the_decorator_wins_over_the_docstring() -> None:
-    """An asset's description, shown beside it in the UI, comes from its docstring, unless the
-    decorator gives one with `description=`. Here both are given: one of them wins."""
+def test_an_asset_given_a_docstring_and_a_description_keeps_one() -> None:
+    """An asset's description, shown beside it in the UI, comes from its docstring or from
+    `description=` in the decorator. This asset is given both, and Dagster keeps one of them."""
 
     @dg.asset(description="Users who signed up, one row each.")
     def users_table() -> pd.DataFrame:
@@ -151,7 +155,7 @@ def test_a_description_in_the_decorator_wins_over_the_docstring() -> None:
     assert users_table.get_asset_spec().description == __
 
 
-def test_an_asset_given_no_group_lands_in_the_default_group() -> None:
+def test_an_asset_given_no_group_still_has_one() -> None:
     """`group_name` files an asset under a named group in the UI. An asset given none still
     belongs to a group: the one Dagster makes for it."""
 
@@ -178,10 +182,10 @@ def test_key_prefix_puts_a_path_in_front_of_the_key() -> None:
     assert users_table.key.to_user_string() == __
 
 
-def test_a_parameter_name_ignores_the_key_prefix(instance: dg.DagsterInstance) -> None:
+def test_what_a_parameter_names_under_a_key_prefix(instance: dg.DagsterInstance) -> None:
     """Careful with prefixes: both assets below live under `crm`, and the downstream one names
-    its upstream by parameter, as in the earlier koans. `ins={...: dg.AssetIn(key=...)}` points a
-    parameter at a key of your choice."""
+    its upstream by parameter, as in the earlier koans. Which key does that parameter name?
+    `ins={...: dg.AssetIn(key=...)}` points a parameter at a key of your choice."""
 
     @dg.asset(key_prefix="crm")
     def users_table() -> pd.DataFrame:
@@ -201,7 +205,7 @@ def test_a_parameter_name_ignores_the_key_prefix(instance: dg.DagsterInstance) -
     assert list(result.asset_value(["crm", "active_users"])["name"]) == ["ada", "linus"]
 
 
-def test_downstream_selects_an_asset_and_everything_that_needs_it() -> None:
+def test_downstream_walks_the_lineage_down_from_an_asset() -> None:
     """`dg.AssetSelection.assets(x).downstream()` picks assets by walking the lineage down from
     `x`; `.resolve(...)` turns the selection into the keys it picks among the assets given."""
 

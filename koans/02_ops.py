@@ -14,6 +14,10 @@ a way it can't be called (without the context it asks for) raises
 Dagster's type check, and the step raises `dg.DagsterTypeCheckDidNotPass`. Breaking one of
 Dagster's own rules (returning one list where two outputs were declared) raises
 `dg.DagsterInvariantViolationError`.
+
+Read next:
+- https://docs.dagster.io/guides/build/ops
+- https://docs.dagster.io/guides/build/ops/graphs
 """
 
 import logging
@@ -24,7 +28,7 @@ import pytest
 from dagster_koans import __, ___
 
 
-def test_calling_an_op_directly_starts_no_run(instance: dg.DagsterInstance) -> None:
+def test_what_a_direct_call_of_an_op_records(instance: dg.DagsterInstance) -> None:
     """`@dg.op` turns a function into an op. Called directly, as in a unit test, it runs its body
     and returns the value, even when handed a context built on an instance."""
 
@@ -38,9 +42,9 @@ def test_calling_an_op_directly_starts_no_run(instance: dg.DagsterInstance) -> N
     assert instance.get_runs_count() == __
 
 
-def test_an_ops_inputs_are_its_parameters_but_not_its_context() -> None:
+def test_an_ops_inputs_come_from_its_parameters() -> None:
     """Parameters of the function become the op's inputs, under the same names: the values other
-    ops hand it in a job."""
+    ops hand it in a job. This op has a context too."""
 
     @dg.op
     def add(context: dg.OpExecutionContext, a: int, b: int) -> int:
@@ -183,7 +187,11 @@ def test_an_output_never_yielded_skips_the_ops_that_need_it(instance: dg.Dagster
 
 def test_an_input_with_a_default_needs_no_op_upstream(instance: dg.DagsterInstance) -> None:
     """In a job, an input usually receives another op's output. An input with a default value in
-    the function may be left unconnected."""
+    the function may be left unconnected, as in `hello_job`. In `welcome_job` it is connected."""
+
+    @dg.op
+    def first_user() -> str:
+        return "ada"
 
     @dg.op
     def greet(name: str = "world") -> str:
@@ -193,6 +201,11 @@ def test_an_input_with_a_default_needs_no_op_upstream(instance: dg.DagsterInstan
     def hello_job() -> None:
         greet()
 
-    result = hello_job.execute_in_process(instance=instance)
+    @dg.job
+    def welcome_job() -> None:
+        greet(first_user())
+
+    assert hello_job.execute_in_process(instance=instance).output_for_node("greet") == "hello world"
+    result = welcome_job.execute_in_process(instance=instance)
 
     assert result.output_for_node("greet") == __

@@ -4,13 +4,17 @@ An op's code stays the same from run to run; what changes (a URL, a number of re
 goes in its config. You describe the settings as a `dg.Config` class, a pydantic model with
 typed fields and defaults, and the op asks for them through a parameter named `config`, typed
 with that class. Each run supplies the values in its run config, filed under `ops` and the op's
-name. `dg.RunConfig(ops={...})` writes it for you, or you write the same thing as a plain dict.
+name. `dg.RunConfig(ops={...})` writes it for you, or you write the same thing as a plain dict,
+where one more key, `config`, holds the settings: `{"ops": {"fetch": {"config": {"retries": 5}}}}`.
 
 Two checks guard the settings, and each has its own error. Dagster checks the whole run config
 against the job before any step starts: one that doesn't fit (a required setting missing, a
 value of the wrong type, a key nobody declared) is refused with `dg.DagsterInvalidConfigError`.
 And a Config object checks itself as you build it: a value of the wrong type fails at once with
 pydantic's own `pydantic.ValidationError`, before Dagster sees it.
+
+Read next:
+- https://docs.dagster.io/guides/operate/configuration/run-configuration
 """
 
 import dagster as dg
@@ -21,30 +25,39 @@ from dagster_koans import __, ___
 
 
 def test_run_config_hands_each_op_its_config_by_the_ops_name(instance: dg.DagsterInstance) -> None:
-    """A job can hold many ops, so `dg.RunConfig(ops={...})` says which op each Config object is
-    for, by the op's name."""
+    """A job can hold many ops, so `dg.RunConfig(ops={...})` files each Config object under the
+    name of the op it is for. The two ops here share one Config class."""
 
     class DownloadConfig(dg.Config):
         url: str
 
     @dg.op
-    def download(config: DownloadConfig) -> str:
+    def download_users(config: DownloadConfig) -> str:
+        return config.url
+
+    @dg.op
+    def download_orders(config: DownloadConfig) -> str:
         return config.url
 
     @dg.job
     def download_job() -> None:
-        download()
+        download_users()
+        download_orders()
 
-    run_config = dg.RunConfig(ops={"download": DownloadConfig(url="https://example.com/a.csv")})
+    run_config = dg.RunConfig(
+        ops={
+            "download_orders": DownloadConfig(url="https://example.com/orders.csv"),
+            "download_users": DownloadConfig(url="https://example.com/users.csv"),
+        }
+    )
     result = download_job.execute_in_process(run_config=run_config, instance=instance)
-    assert result.output_for_node("download") == "https://example.com/a.csv"
+    assert result.output_for_node("download_users") == "https://example.com/users.csv"
 
 
-def test_a_configured_op_can_be_called_directly_with_its_config(
-    instance: dg.DagsterInstance,
-) -> None:
-    """To unit-test a configured op, no run config is needed: build its config yourself and pass
-    it after the context from `dg.build_op_context` (lesson 02)."""
+def test_a_configured_op_called_directly_needs_its_config(instance: dg.DagsterInstance) -> None:
+    """To unit-test a configured op, no run is needed: build its Config object yourself and pass
+    it after the context from `dg.build_op_context` (lesson 02). Leave it out, and Dagster checks
+    the call's config just as it checks a run's."""
 
     class DownloadConfig(dg.Config):
         url: str
@@ -57,11 +70,27 @@ def test_a_configured_op_can_be_called_directly_with_its_config(
     context = dg.build_op_context(instance=instance)
     config = DownloadConfig(url="https://example.com/c.csv")
     assert download(context, config) == "HTTPS://EXAMPLE.COM/C.CSV"
+    with pytest.raises(dg.DagsterInvalidConfigError):
+        download(context)
 
 
-def test_run_config_can_also_be_a_plain_dict(instance: dg.DagsterInstance) -> None:
-    """`dg.RunConfig` is a typed way to write a dict: `ops`, then the op's name, then one more
-    key whose name Dagster fixes, the same for every op, and under it the settings."""
+def test_run_config_is_a_plain_dict_underneath() -> None:
+    """`dg.RunConfig` is a typed way to write the dict Dagster reads (its shape is at the top of
+    this lesson), and `to_config_dict()` shows that dict. This Config object is built with its
+    `url` only."""
+
+    class FetchConfig(dg.Config):
+        url: str
+        retries: int = 3
+
+    typed = dg.RunConfig(ops={"fetch": FetchConfig(url="a.csv")})
+    assert typed.to_config_dict()["ops"] == {"fetch": {"config": {"url": "a.csv", "retries": 3}}}
+
+
+def test_a_run_with_no_run_config_at_all(instance: dg.DagsterInstance) -> None:
+    """A field without a default is required: a run config that leaves it out is refused, as the
+    direct call was. This Config class gives its only field a default, and the job is run with
+    no run config at all."""
 
     class FetchConfig(dg.Config):
         retries: int = 3
@@ -74,31 +103,11 @@ def test_run_config_can_also_be_a_plain_dict(instance: dg.DagsterInstance) -> No
     def fetch_job() -> None:
         fetch()
 
-    run_config = {"ops": {"fetch": {"config": {"retries": 5}}}}
-    result = fetch_job.execute_in_process(run_config=run_config, instance=instance)
-    assert result.output_for_node("fetch") == 5
+    result = fetch_job.execute_in_process(instance=instance)
+    assert result.output_for_node("fetch") == 3
 
 
-def test_a_missing_required_setting_is_an_invalid_config(instance: dg.DagsterInstance) -> None:
-    """A field without a default is required. Running the job with no run config leaves it
-    without a value."""
-
-    class DownloadConfig(dg.Config):
-        url: str
-
-    @dg.op
-    def download(config: DownloadConfig) -> str:
-        return config.url
-
-    @dg.job
-    def download_job() -> None:
-        download()
-
-    with pytest.raises(dg.DagsterInvalidConfigError):
-        download_job.execute_in_process(instance=instance)
-
-
-def test_run_config_is_checked_before_any_step_runs(instance: dg.DagsterInstance) -> None:
+def test_when_run_config_is_checked(instance: dg.DagsterInstance) -> None:
     """Dagster checks the whole run config when the run is asked for. Here one op needs no config
     at all, and the other is given a wrong value."""
     steps_started: list[str] = []
@@ -138,9 +147,9 @@ def test_a_config_object_checks_its_types_when_you_build_it() -> None:
         FetchConfig(retries="many")
 
 
-def test_a_config_object_drops_a_field_it_does_not_know() -> None:
-    """Careful: a Config object ignores a keyword it has no field for, without a word. The same
-    misspelt key in a run config dict is refused, because Dagster checks every key there."""
+def test_a_config_object_given_a_misspelt_field() -> None:
+    """Careful with typos. A misspelt key in a run config dict is refused, because Dagster checks
+    every key there. A Config object is built by pydantic instead, and this one gets a typo."""
 
     class FetchConfig(dg.Config):
         retries: int = 3
@@ -150,7 +159,7 @@ def test_a_config_object_drops_a_field_it_does_not_know() -> None:
     assert config.retries == 3
 
 
-def test_validate_run_config_fills_in_the_defaults_without_running() -> None:
+def test_validate_run_config_returns_the_config_a_run_would_get() -> None:
     """`dg.validate_run_config(job, run_config)` checks a run config without running anything,
     and returns the full config a run would get."""
 

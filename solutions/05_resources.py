@@ -18,6 +18,10 @@ Three errors belong to resources. Definitions that leave a resource unsupplied f
 `dg.DagsterInvalidDefinitionError`. A resource whose set-up raises fails the run with
 `dg.DagsterResourceFunctionError`, your own error as its cause. And in the older form, an op that
 reads a resource it never declared fails with `dg.DagsterUnknownResourceError`.
+
+Read next:
+- https://docs.dagster.io/guides/build/external-resources/defining-resources
+- https://docs.dagster.io/guides/build/external-resources/configuring-resources
 """
 
 import sqlite3
@@ -47,22 +51,26 @@ def test_a_resource_reaches_an_asset_through_the_parameter_of_the_same_name(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     """A parameter annotated with a resource class is filled with the resource supplied under
-    the parameter's name; the class only says what kind of thing it is."""
-    db_file = tmp_path / "users.db"
+    the parameter's name; the class only says what kind of thing it is. Two databases of the
+    same class are supplied here."""
+    scratch = SqliteDatabase(path=str(tmp_path / "scratch.db"))
+    warehouse = SqliteDatabase(path=str(tmp_path / "warehouse.db"))
 
     @dg.asset
-    def users_table(database: SqliteDatabase) -> None:
-        database.execute("create table users (name text, active integer)")
-        database.execute("insert into users values ('ada', 1), ('grace', 0)")
+    def users_table(warehouse: SqliteDatabase) -> None:
+        warehouse.execute("create table users (name text, active integer)")
+        warehouse.execute("insert into users values ('ada', 1), ('grace', 0)")
 
-    dg.materialize(
-        [users_table], resources={"database": SqliteDatabase(path=str(db_file))}, instance=instance
-    )
+    resources = {"scratch": scratch, "warehouse": warehouse}
+    dg.materialize([users_table], resources=resources, instance=instance)
 
-    assert SqliteDatabase(path=str(db_file)).execute("select count(*) from users") == [(2,)]
+    written = [key for key, db in resources.items() if db.execute("select * from sqlite_master")]
+    assert written == ["warehouse"]
 
 
-def test_a_resource_parameter_is_not_an_input(instance: dg.DagsterInstance, tmp_path: Path) -> None:
+def test_an_op_takes_a_resource_beside_its_inputs(
+    instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
     """Ops take resources exactly like assets, beside their inputs. A job run gets its resources
     through `execute_in_process(resources=...)`."""
     database = SqliteDatabase(path=str(tmp_path / "users.db"))
@@ -135,7 +143,7 @@ def test_definitions_hand_their_resources_to_every_job(
     assert sorted(bound_report.resource_defs) == ["database", "io_manager"]
 
 
-def test_an_env_var_setting_holds_the_variables_name_until_a_run(
+def test_an_env_var_setting_is_read_when_a_run_starts(
     instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`dg.EnvVar("NAME")` keeps a setting out of the code: Dagster reads the variable when a run
@@ -155,7 +163,7 @@ def test_an_env_var_setting_holds_the_variables_name_until_a_run(
     assert database.path == "USERS_DB_PATH"
 
 
-def test_an_unset_env_var_fails_the_run_not_the_definitions(
+def test_when_an_unset_env_var_is_noticed(
     instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A variable nobody set is a missing config value, and Dagster says so with its config
@@ -190,7 +198,8 @@ def test_a_test_double_takes_the_real_resources_place(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     """This is what resources are for: a test supplies a stand-in with the same methods (here a
-    subclass), and the asset runs unchanged against a real database without the network."""
+    subclass), and the asset runs unchanged against a real database without the network. The
+    asset notes the class of the object it was handed."""
 
     class UsersApi(dg.ConfigurableResource):
         base_url: str = "https://users.example.com"
@@ -202,8 +211,11 @@ def test_a_test_double_takes_the_real_resources_place(
         def fetch_users(self) -> list[tuple[str, bool]]:
             return [("ada", True), ("grace", False), ("alan", True)]
 
+    handed: list[str] = []
+
     @dg.asset
     def users_table(users_api: UsersApi, database: SqliteDatabase) -> None:
+        handed.append(type(users_api).__name__)
         database.execute("create table users (name text, active integer)")
         for name, active in users_api.fetch_users():
             database.execute("insert into users values (?, ?)", name, active)
@@ -213,9 +225,10 @@ def test_a_test_double_takes_the_real_resources_place(
     dg.materialize([users_table], resources=resources, instance=instance)
 
     assert database.execute("select count(*) from users where active") == [(2,)]
+    assert handed == ["FakeUsersApi"]
 
 
-def test_in_one_process_setup_and_teardown_wrap_every_step(
+def test_when_setup_and_teardown_run_in_one_process(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     """A process sets a resource up (`setup_for_execution`) before the first step that uses it,

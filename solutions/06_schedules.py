@@ -4,14 +4,18 @@ A schedule pairs a target (a job, or a selection of assets) with a cron string, 
 say when it fires: minute, hour, day of the month, month, day of the week. Each time it fires (a
 "tick") the schedule asks for a run. A function decorated with `@dg.schedule` decides what that
 run looks like: it can build the run's config from the tick's time, or return a `dg.SkipReason`
-to launch nothing. Cron strings are easy to get subtly wrong, so these koans check them by the
-times they fire. A string that is not cron at all fails as soon as the schedule is built, with
-`dg.DagsterInvalidDefinitionError`.
+whose message the UI shows on the tick. Cron strings are easy to get subtly wrong, so these
+koans check them by the times they fire. A string that is not cron at all fails as soon as the
+schedule is built, with `dg.DagsterInvalidDefinitionError`.
 
 Deployed, the Dagster daemon runs the ticks, and only for schedules that are running. At each
 tick it checks the run's config against the job before it creates the run: config that doesn't
 fit fails the tick itself with `dg.DagsterInvalidConfigError`, and no run is created. In a test,
 `evaluate_tick` plays one tick without that check; `dg.validate_run_config` makes it.
+
+Read next:
+- https://docs.dagster.io/guides/automate/schedules
+- https://docs.dagster.io/guides/automate/schedules/defining-schedules
 """
 
 import datetime as dt
@@ -113,10 +117,11 @@ def test_a_schedule_can_target_assets_without_a_job(instance: dg.DagsterInstance
     assert materialized == {"orders", "revenue"}
 
 
-def test_a_new_schedule_is_stopped_until_you_turn_it_on() -> None:
+def test_whether_a_new_schedule_ticks_once_deployed() -> None:
     """A schedule's `default_status` says whether the daemon ticks it as soon as it is deployed,
-    or only once someone turns it on in the UI. You choose with
-    `default_status=dg.DefaultScheduleStatus.RUNNING`; this schedule doesn't choose."""
+    or only once someone turns it on in the UI. You choose with `default_status=` and
+    `dg.DefaultScheduleStatus.RUNNING` or `dg.DefaultScheduleStatus.STOPPED`; this schedule
+    doesn't choose."""
 
     @dg.op
     def say_hello() -> str:
@@ -197,7 +202,7 @@ def test_the_day_field_picks_a_day_of_the_month() -> None:
     ]
 
 
-def test_execution_timezone_keeps_the_local_time_all_year() -> None:
+def test_execution_timezone_through_daylight_saving() -> None:
     """With `execution_timezone`, the cron string is read in that zone's local time, daylight
     saving and all. New York is 5 hours behind UTC in winter and 4 hours behind in summer."""
 
@@ -228,7 +233,8 @@ def test_a_schedule_builds_the_runs_config_from_the_ticks_time(
 ) -> None:
     """`@dg.schedule` turns a function into a schedule; it returns a `dg.RunRequest` for each
     tick. `context.scheduled_execution_time` is the time the tick was due, even when the code
-    runs later. `dg.build_schedule_context` lets a test play any tick."""
+    runs later. `dg.build_schedule_context` lets a test play any tick. Each morning's run reports
+    on the day before its tick."""
 
     class ReportConfig(dg.Config):
         day: str
@@ -243,19 +249,20 @@ def test_a_schedule_builds_the_runs_config_from_the_ticks_time(
 
     @dg.schedule(target=daily_report, cron_schedule="0 6 * * *")
     def every_morning(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        config = ReportConfig(day=f"{context.scheduled_execution_time:%Y-%m-%d}")
+        yesterday = context.scheduled_execution_time - dt.timedelta(days=1)
+        config = ReportConfig(day=f"{yesterday:%Y-%m-%d}")
         return dg.RunRequest(run_config=dg.RunConfig(ops={"report": config}))
 
     context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2024, 3, 15, 6, 0))
     request = every_morning(context)
     result = daily_report.execute_in_process(run_config=request.run_config, instance=instance)
 
-    assert result.output_for_node("report") == "report for 2024-03-15"
+    assert result.output_for_node("report") == "report for 2024-03-14"
 
 
 def test_a_skip_reason_says_why_a_tick_launched_nothing() -> None:
-    """Instead of a request, a schedule function can return an object that launches no run and
-    says why; the UI shows the reason on the tick."""
+    """Instead of a request, a schedule function can return a `dg.SkipReason`, whose message the
+    UI shows on the tick. `evaluate_tick` plays a tick and gathers what the function asked for."""
 
     @dg.op
     def report() -> str:
@@ -275,10 +282,10 @@ def test_a_skip_reason_says_why_a_tick_launched_nothing() -> None:
         return dg.RunRequest()
 
     saturday = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2024, 3, 16, 6, 0))
-    skipped = weekday_mornings(saturday)
+    tick = weekday_mornings.evaluate_tick(saturday)
 
-    assert isinstance(skipped, dg.SkipReason)
-    assert skipped.skip_message == "Saturday: no reports at the weekend"
+    assert tick.skip_message == "Saturday: no reports at the weekend"
+    assert tick.run_requests == []
 
 
 def test_a_schedule_that_returns_a_dict_asks_for_a_run_with_that_config() -> None:

@@ -17,6 +17,10 @@ both: that breaks one of Dagster's invariants, with `dg.DagsterInvariantViolatio
 In a test, `dg.build_sensor_context` stands in for the daemon and `evaluate_tick` runs one tick,
 with no memory of run keys. Asset sensors and run-status sensors watch the Dagster instance
 instead of the outside world.
+
+Read next:
+- https://docs.dagster.io/guides/automate/sensors
+- https://docs.dagster.io/guides/automate/sensors/testing-sensors
 """
 
 from pathlib import Path
@@ -66,7 +70,7 @@ def test_a_sensor_asks_for_one_run_per_file_named_by_its_run_key(tmp_path: Path)
     assert keys == ["orders_001.csv", "orders_002.csv"]
 
 
-def test_evaluate_tick_keeps_no_memory_of_earlier_ticks(tmp_path: Path) -> None:
+def test_a_second_tick_with_nothing_new(tmp_path: Path) -> None:
     """Without a cursor, each tick looks at the whole folder again and asks again for every
     file. Here a test plays two ticks, one after the other, with nothing new in between."""
     inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv")
@@ -126,7 +130,7 @@ def test_a_cursor_remembers_the_last_file_a_tick_saw(tmp_path: Path) -> None:
     assert result.cursor == "orders_002.csv"
 
 
-def test_the_next_tick_starts_from_the_cursor_and_sees_only_new_files(tmp_path: Path) -> None:
+def test_the_next_tick_starts_from_the_cursor(tmp_path: Path) -> None:
     """The daemon hands each tick the cursor the last tick stored. In a test, you hand it over
     yourself through `build_sensor_context(cursor=...)`. A new file arrives between the ticks."""
     inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv")
@@ -148,7 +152,7 @@ def test_the_next_tick_starts_from_the_cursor_and_sees_only_new_files(tmp_path: 
     assert [request.run_key for request in second.run_requests] == ["orders_003.csv"]
 
 
-def test_a_tick_that_skips_keeps_the_cursor_it_was_given(tmp_path: Path) -> None:
+def test_the_cursor_after_a_tick_that_skips(tmp_path: Path) -> None:
     """A tick with nothing new returns a `SkipReason`: no run starts, and the reason shows in the
     UI. It never called `update_cursor`; what cursor does the next tick get?"""
     inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv")
@@ -171,8 +175,9 @@ def test_a_tick_that_skips_keeps_the_cursor_it_was_given(tmp_path: Path) -> None
 
 def test_a_sensor_result_returns_the_requests_and_the_cursor_together(tmp_path: Path) -> None:
     """Instead of yielding requests and calling `update_cursor`, a sensor can return one object
-    that holds both, and a skip reason too when it has one."""
-    inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv")
+    that holds both, and a skip reason too when it has one: the tick takes its cursor from
+    there."""
+    inbox = inbox_with(tmp_path / "inbox", "orders_001.csv", "orders_002.csv", "orders_003.csv")
 
     @dg.sensor(target=process_file)
     def inbox_sensor(context: dg.SensorEvaluationContext):
@@ -184,8 +189,9 @@ def test_a_sensor_result_returns_the_requests_and_the_cursor_together(tmp_path: 
 
     result = inbox_sensor.evaluate_tick(dg.build_sensor_context(cursor="orders_001.csv"))
 
-    assert [request.run_key for request in result.run_requests] == ["orders_002.csv"]
-    assert result.cursor == "orders_002.csv"
+    keys = [request.run_key for request in result.run_requests]
+    assert keys == ["orders_002.csv", "orders_003.csv"]
+    assert result.cursor == "orders_003.csv"
 
 
 def test_a_sensor_result_cursor_and_update_cursor_do_not_mix() -> None:

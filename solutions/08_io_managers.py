@@ -18,6 +18,10 @@ keeps each partition apart.
 An IO manager is a resource like any other: an asset requires the one it names, and
 definitions that do not supply it are invalid (`dg.DagsterInvalidDefinitionError`, before any
 asset runs).
+
+Read next:
+- https://docs.dagster.io/guides/build/io-managers
+- https://docs.dagster.io/guides/build/io-managers/defining-a-custom-io-manager
 """
 
 import pickle
@@ -61,18 +65,19 @@ def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
     return users_table[users_table["active"]]
 
 
-def test_the_io_manager_resource_key_stores_every_asset(
+def test_an_io_manager_under_another_key_stores_nothing_by_itself(
     tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:
     """One resource key is special: the IO manager supplied under it stores every asset that
-    names no other manager."""
+    names no other manager. Here the parquet manager is supplied under a key of its own, and no
+    asset names it."""
     manager = ParquetIOManager(base_dir=str(tmp_path))
     assets = [users_table, active_users]
 
-    dg.materialize(assets, resources={"io_manager": manager}, instance=instance)
+    dg.materialize(assets, resources={"parquet": manager}, instance=instance)
 
     stored = sorted(path.name for path in tmp_path.iterdir())
-    assert stored == ["active_users.parquet", "users_table.parquet"]
+    assert stored == []
 
 
 def test_dagster_stores_each_output_and_loads_it_for_the_next_asset(

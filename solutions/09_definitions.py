@@ -14,6 +14,9 @@ Two errors tell mistakes apart. Broken definitions (a duplicate name, a job whos
 missing) raise `dg.DagsterInvalidDefinitionError` when they load. Asking for something they do
 not hold raises `dg.DagsterInvariantViolationError`, Dagster's error for a call it cannot answer.
 Both are kinds of `dg.DagsterError`, the base class of Dagster's own errors.
+
+Read next:
+- https://docs.dagster.io/deployment/code-locations/managing-code-locations-with-definitions
 """
 
 from pathlib import Path
@@ -85,7 +88,7 @@ def test_a_wrong_name_lists_the_names_that_exist() -> None:
     assert "Found: '__ASSET_JOB', 'users_job'" in str(raised.value)
 
 
-def test_a_slash_in_a_key_string_is_part_of_the_name() -> None:
+def test_a_key_made_from_a_string_with_a_slash() -> None:
     """A prefixed key is a path of parts, which the UI writes `crm/contacts`. Code that turns such
     text into a key must split it: `dg.AssetKey.from_user_string` does."""
 
@@ -99,17 +102,15 @@ def test_a_slash_in_a_key_string_is_part_of_the_name() -> None:
     assert dg.AssetKey("crm/contacts").path == ["crm/contacts"]
 
 
-def test_a_schedule_without_a_name_is_named_after_its_job() -> None:
-    """A schedule needs a name unique among schedules and sensors. A `ScheduleDefinition` given
-    its job as `job=` and no name takes one from the job (given `target=`, it must be named).
-    The job need not be listed in `jobs=`: the `Definitions` find it through the schedule."""
+def test_the_jobs_a_definitions_holds() -> None:
+    """These `Definitions` list no job in `jobs=`, only a schedule that targets one.
+    `resolve_all_job_defs()` lists every job they hold, the hidden one included."""
     users_job = dg.define_asset_job("users_job", selection=[users_table, active_users])
-    daily = dg.ScheduleDefinition(job=users_job, cron_schedule="0 6 * * *")
+    daily = dg.ScheduleDefinition("daily_users", cron_schedule="0 6 * * *", target=users_job)
     defs = dg.Definitions(assets=[users_table, active_users], schedules=[daily])
 
-    assert defs.resolve_job_def("users_job").name == "users_job"
-    assert defs.resolve_schedule_def(daily.name).cron_schedule == "0 6 * * *"
-    assert daily.name == "users_job_schedule"
+    assert defs.resolve_schedule_def("daily_users").cron_schedule == "0 6 * * *"
+    assert sorted(job.name for job in defs.resolve_all_job_defs()) == ["__ASSET_JOB", "users_job"]
 
 
 def test_resources_given_once_reach_the_assets_and_the_sensor(
@@ -156,7 +157,7 @@ def test_definitions_build_without_checks_and_fail_when_they_load() -> None:
         dg.Definitions.validate_loadable(broken)
 
 
-def test_a_schedule_or_sensor_may_share_a_name_with_a_job_but_not_with_each_other() -> None:
+def test_which_definitions_may_share_a_name() -> None:
     """Jobs have a namespace of their own; schedules and sensors share another. `loads` (at the
     top of this file) says whether `dg check defs` would pass."""
 
