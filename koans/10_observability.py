@@ -161,7 +161,7 @@ def test_the_instance_remembers_each_assets_latest_materialization(
 
     users_record = instance.get_latest_materialization_event(dg.AssetKey("users_table"))
     active_record = instance.get_latest_materialization_event(dg.AssetKey("active_users"))
-    assert users_record and active_record
+    assert users_record and active_record and first.run_id != second.run_id
     assert active_record.run_id == second.run_id
     assert users_record.run_id == __
 
