@@ -153,8 +153,9 @@ def test_eager_waits_until_every_upstream_has_data(instance: dg.DagsterInstance)
 
 
 def test_eager_requests_a_whole_chain_in_one_tick(instance: dg.DagsterInstance) -> None:
-    """An eager asset also counts as updated an upstream asset that the same tick requests, so
-    the whole chain below new data is requested at once, not one link per tick."""
+    """`active_user_count` sits below `active_users`, which this tick requests because
+    `raw_users` has new data. Does `active_user_count` wait for a later tick, once
+    `active_users` has been rebuilt?"""
     raw_users = dg.AssetSpec("raw_users")
 
     @dg.asset(deps=[raw_users], automation_condition=dg.AutomationCondition.eager())
