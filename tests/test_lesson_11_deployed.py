@@ -26,6 +26,7 @@ PROJECT = '''
 import json
 import os
 import pickle
+from pathlib import Path
 
 import dagster as dg
 
