@@ -280,8 +280,8 @@ def test_selecting_a_key_does_not_select_its_upstream(
 def test_the_older_form_returns_one_value_per_asset_out(instance: dg.DagsterInstance) -> None:
     """The older form, still met in many projects: `outs={"name": dg.AssetOut()}` and a returned
     tuple, one value per out, in order. Each value goes through the IO manager, as a plain
-    asset's does, so assets downstream take them as parameters (and an out left without a value
-    fails the step with `DagsterStepOutputNotFoundError`). What does the default IO manager keep
+    asset's does, so assets downstream take them as parameters; an out left without a value
+    fails the step (`dg.DagsterStepOutputNotFoundError`). What does the default IO manager keep
     in the instance's storage folder after this run?"""
 
     @dg.multi_asset(outs={"users": dg.AssetOut(), "orders": dg.AssetOut()})
