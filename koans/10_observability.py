@@ -8,12 +8,16 @@ shown as it is. Code reads metadata back from a run result or from the instance.
 
 Metadata given to `@dg.asset(metadata=...)` describes the asset itself, before any run; metadata
 returned with a value describes one materialization. An asset that stores its own data returns a
-`dg.MaterializeResult(metadata=...)`; since Dagster 1.13 it may also carry `value=...`, which
+`dg.MaterializeResult(metadata=...)`; since Dagster 1.11 it may also carry `value=...`, which
 the IO manager then stores like a returned value.
 
 Asset checks look at an asset's data and say whether it passed: a `@dg.asset_check` returns a
 `dg.AssetCheckResult`. A failed check is reported beside the asset; only a `blocking` one stops
 the assets downstream of it.
+
+Read next:
+- https://docs.dagster.io/guides/build/assets/metadata-and-tags
+- https://docs.dagster.io/guides/test/asset-checks
 """
 
 from pathlib import Path
@@ -52,8 +56,9 @@ def test_output_carries_metadata_beside_the_value(instance: dg.DagsterInstance) 
 
 def test_plain_metadata_values_are_stored_as_typed_entries(instance: dg.DagsterInstance) -> None:
     """`context.add_output_metadata({...})` adds metadata while the asset runs, which still
-    returns a plain value. Each plain value is stored wrapped in a typed entry (a float in a
-    `dg.FloatMetadataValue`, and so on); `.value` unwraps it."""
+    returns a plain value. Each plain value is stored wrapped in a typed entry named after its
+    Python type (a `str` in a `dg.TextMetadataValue`, a `float` in a `dg.FloatMetadataValue`);
+    `.value` unwraps it."""
 
     @dg.asset
     def active_users(context: dg.AssetExecutionContext) -> pd.DataFrame:
@@ -66,7 +71,7 @@ def test_plain_metadata_values_are_stored_as_typed_entries(instance: dg.DagsterI
     result = dg.materialize([active_users], instance=instance)
 
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
-    assert metadata["share"] == dg.FloatMetadataValue(2 / 3)
+    assert round(metadata["share"].value, 2) == 0.67
     assert metadata["dagster/row_count"] == __
 
 
@@ -115,8 +120,8 @@ def test_a_materialize_result_may_carry_a_value_for_the_io_manager(
     instance: dg.DagsterInstance,
 ) -> None:
     """A `dg.MaterializeResult(value=...)` hands its value to the IO manager, and downstream
-    assets receive it as usual. The default IO manager adds to the event where it stored it,
-    under `path`."""
+    assets receive it as usual. The default IO manager reports where it stored the value, as
+    metadata under the key `path`."""
 
     @dg.asset
     def users_table() -> dg.MaterializeResult:
@@ -138,20 +143,27 @@ def test_the_instance_remembers_each_assets_latest_materialization(
     instance: dg.DagsterInstance,
 ) -> None:
     """Runs come and go, but the instance keeps every materialization event:
-    `instance.get_latest_materialization_event(key)` finds the newest one for an asset's key."""
-    signups = ["ada", "grace", "linus"]
+    `instance.get_latest_materialization_event(key)` finds the newest one for an asset's key,
+    whichever run recorded it. The second run here selects `active_users` alone."""
 
     @dg.asset
-    def users_table() -> dg.MaterializeResult:
-        return dg.MaterializeResult(metadata={"dagster/row_count": len(signups)})
+    def users_table() -> pd.DataFrame:
+        return all_users()
 
-    dg.materialize([users_table], instance=instance)
-    signups.append("alan")
-    dg.materialize([users_table], instance=instance)
+    @dg.asset
+    def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
+        return users_table[users_table["active"]]
 
-    record = instance.get_latest_materialization_event(dg.AssetKey("users_table"))
-    assert record is not None
-    assert record.asset_materialization.metadata["dagster/row_count"].value == __
+    first = dg.materialize([users_table, active_users], instance=instance)
+    second = dg.materialize(
+        [users_table, active_users], selection=[active_users], instance=instance
+    )
+
+    users_record = instance.get_latest_materialization_event(dg.AssetKey("users_table"))
+    active_record = instance.get_latest_materialization_event(dg.AssetKey("active_users"))
+    assert users_record and active_record and first.run_id != second.run_id
+    assert active_record.run_id == second.run_id
+    assert users_record.run_id == __
 
 
 def test_an_asset_check_looks_at_the_data_of_one_asset(instance: dg.DagsterInstance) -> None:
@@ -167,14 +179,14 @@ def test_an_asset_check_looks_at_the_data_of_one_asset(instance: dg.DagsterInsta
     def active_users(users_table: pd.DataFrame) -> pd.DataFrame:
         return users_table[users_table["active"]]
 
-    @dg.asset_check(asset=__)
+    @dg.asset_check(asset=active_users)
     def all_active(active_users: pd.DataFrame) -> dg.AssetCheckResult:
         return dg.AssetCheckResult(passed=bool(active_users["active"].all()))
 
     result = dg.materialize([users_table, active_users, all_active], instance=instance)
 
     [evaluation] = result.get_asset_check_evaluations()
-    assert (evaluation.check_name, evaluation.passed) == ("all_active", True)
+    assert (evaluation.check_name, evaluation.passed) == __
 
 
 def test_a_check_fails_on_a_missing_name(instance: dg.DagsterInstance) -> None:
@@ -198,7 +210,8 @@ def test_a_check_fails_on_a_missing_name(instance: dg.DagsterInstance) -> None:
 
 
 def test_a_failing_check_does_not_fail_the_run(instance: dg.DagsterInstance) -> None:
-    """By default a failed check is only reported, next to the asset in the UI."""
+    """A check that fails says the data is wrong. Does that make the run that built the data a
+    failed run?"""
 
     @dg.asset
     def users_table() -> pd.DataFrame:
@@ -215,9 +228,9 @@ def test_a_failing_check_does_not_fail_the_run(instance: dg.DagsterInstance) -> 
     everything = [users_table, no_duplicate_names, active_users]
     result = dg.materialize(everything, instance=instance)
 
+    outcome = "succeeded" if result.success else "failed"
     assert [e.passed for e in result.get_asset_check_evaluations()] == [False]
-    assert len(result.asset_value("active_users")) == 2
-    assert result.success == __  # noqa: E712
+    assert outcome == __
 
 
 def test_a_failed_check_is_an_error_unless_it_says_otherwise(
@@ -298,7 +311,7 @@ def test_an_asset_can_declare_the_checks_it_runs_itself(
     materialization: `dg.MaterializeResult(check_results=[...])`."""
     users_file = tmp_path / "users.parquet"
 
-    @dg.asset(check_specs=[dg.AssetCheckSpec("no_missing_names", asset=__)])
+    @dg.asset(check_specs=[dg.AssetCheckSpec("no_missing_names", asset="users_table")])
     def users_table() -> dg.MaterializeResult:
         users = pd.DataFrame({"name": ["ada", None, "linus"], "active": [True, False, True]})
         users.to_parquet(users_file)
@@ -310,6 +323,6 @@ def test_an_asset_can_declare_the_checks_it_runs_itself(
 
     result = dg.materialize([users_table], instance=instance)
 
-    [evaluation] = result.get_asset_check_evaluations()
+    evaluations = result.get_asset_check_evaluations()
     assert users_table.check_keys == {dg.AssetCheckKey(users_table.key, "no_missing_names")}
-    assert (evaluation.check_name, evaluation.passed) == ("no_missing_names", False)
+    assert [(e.check_name, e.passed) for e in evaluations] == __

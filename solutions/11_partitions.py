@@ -15,8 +15,14 @@ call Dagster cannot answer: `dg.DagsterInvariantViolationError`; a range run rea
 does not have is refused before anything runs, with `dg.DagsterUnknownPartitionError`.
 
 Each partition must also be stored on its own. The default IO manager keeps one file per
-partition; an IO manager you write must do the same, by using `context.partition_key` in its
-paths. Lesson 08's `ParquetIOManager` does not, and this lesson shows what that costs.
+partition; an IO manager you write must do the same. In `handle_output` the partition key names
+the file to write. In `load_input` it does not: there `context.partition_key` is the partition of
+the run, while the partitions to read are `context.asset_partition_keys`, which differ as soon
+as a partition mapping is involved (lesson 17). Lesson 08's `ParquetIOManager` uses no key at
+all, and this lesson shows what that costs.
+
+Read next:
+- https://docs.dagster.io/guides/build/partitions-and-backfills
 """
 
 import datetime as dt
@@ -123,9 +129,9 @@ def test_a_time_partition_is_a_window_that_ends_where_the_next_begins(
         at = everyone["signed_up_at"]
         return everyone[(at >= window.start) & (at < window.end)]
 
-    result = dg.materialize([signups_in_window], partition_key="2024-01-03", instance=instance)
+    result = dg.materialize([signups_in_window], partition_key="2024-01-02", instance=instance)
 
-    assert list(result.asset_value("signups_in_window")["user"]) == ["linus", "guido", "margaret"]
+    assert list(result.asset_value("signups_in_window")["user"]) == ["grace", "alan"]
 
 
 def test_a_key_outside_the_partitions_is_refused(instance: dg.DagsterInstance) -> None:
@@ -140,10 +146,10 @@ def test_a_downstream_asset_with_the_same_partitions_reads_the_same_day(
 ) -> None:
     """`signup_count` has the same partitions as `signups`: each of its days receives the same day
     of the upstream asset, not the whole table."""
-    result = dg.materialize([signups, signup_count], partition_key="2024-01-02", instance=instance)
+    result = dg.materialize([signups, signup_count], partition_key="2024-01-04", instance=instance)
 
-    assert instance.get_materialized_partitions(signup_count.key) == {"2024-01-02"}
-    assert result.asset_value("signup_count") == 2
+    assert instance.get_materialized_partitions(signup_count.key) == {"2024-01-04"}
+    assert result.asset_value("signup_count") == 1
 
 
 def test_the_default_io_manager_stores_each_partition_in_a_file_of_its_own(
@@ -221,18 +227,18 @@ def test_a_schedule_built_from_a_partitioned_job_follows_its_partitions() -> Non
     partitions: a daily job ticks each midnight, when a day ends. `hour_of_day` moves the tick
     later in the day, leaving late sign-ups time to arrive."""
     job = dg.define_asset_job("signups_job", selection=[signups])
-    nightly = dg.build_schedule_from_partitioned_job(job, hour_of_day=1)
+    nightly = dg.build_schedule_from_partitioned_job(job, hour_of_day=2)
     defs = dg.Definitions(assets=[signups], schedules=[nightly])
 
     schedule = defs.resolve_schedule_def("signups_job_schedule")
 
-    assert schedule.cron_schedule == "0 1 * * *"
+    assert schedule.cron_schedule == "0 2 * * *"
 
 
 def test_each_tick_asks_for_the_day_that_just_ended() -> None:
-    """On each tick, the built schedule asks for the last day that has ended. Written by hand,
-    the same schedule returns `dg.RunRequest(partition_key=...)`; `get_partition_keys` given a
-    `current_time` lists only the days that have ended by then."""
+    """On each tick, the built schedule asks for the last day that has ended. A schedule written
+    by hand does the same by returning `dg.RunRequest(partition_key=...)`; `get_partition_keys`
+    given a `current_time` lists only the days that have ended by then."""
     job = dg.define_asset_job("signups_job", selection=[signups])
 
     @dg.schedule(target=job, cron_schedule="0 1 * * *")

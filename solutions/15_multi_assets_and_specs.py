@@ -5,9 +5,9 @@ makes a whole project of models, one Sling or dlt sync loads a database. Dagster
 `@dg.multi_asset(specs=[dg.AssetSpec("users"), dg.AssetSpec("orders")])`: each `dg.AssetSpec`
 describes one asset (its key, its `deps=`, group, description, metadata) and the function
 reports each one with `dg.MaterializeResult(asset_key=...)`. The dbt, Sling and dlt integrations
-build exactly this for you (dbt's and Sling's with `can_subset=True`, below). The data stays where
-the function wrote it (here a sqlite warehouse), so an asset downstream names it in `deps=`
-instead of taking it as a parameter.
+build exactly this for you, all three with `can_subset=True` (below). The data stays where the
+function wrote it (here a sqlite warehouse), so an asset downstream names it in `deps=` instead
+of taking it as a parameter.
 
 A multi-asset is one step of a run and runs whole, unless it declares `can_subset=True` and reads
 `context.selected_asset_keys` to build only what the run selected. When a few ops together make
@@ -16,6 +16,10 @@ one asset, `@dg.graph_asset` puts them behind one key.
 Two errors guard the specs: `dg.DagsterInvariantViolationError` (something happened that Dagster
 says cannot, checked while the step runs) and `dg.DagsterInvalidDefinitionError` (definitions that
 do not fit together, found before anything runs).
+
+Read next:
+- https://docs.dagster.io/integrations/guides/multi-asset-integration
+- https://docs.dagster.io/guides/build/assets/graph-backed-assets
 """
 
 import sqlite3
@@ -97,8 +101,8 @@ def test_a_key_that_no_spec_declares_fails_the_step(
 def test_a_spec_the_function_forgets_is_recorded_anyway(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """Careful: forgetting a spec raises nothing. Look at what the run recorded, and at what the
-    warehouse holds."""
+    """Careful: in this form, where results carry no value, forgetting a spec raises nothing. Look
+    at what the run recorded, and at what the warehouse holds."""
     db = tmp_path / "warehouse.db"
 
     @dg.multi_asset(specs=[dg.AssetSpec("users"), dg.AssetSpec("orders")])
@@ -275,8 +279,10 @@ def test_selecting_a_key_does_not_select_its_upstream(
 
 def test_the_older_form_returns_one_value_per_asset_out(instance: dg.DagsterInstance) -> None:
     """The older form, still met in many projects: `outs={"name": dg.AssetOut()}` and a returned
-    tuple, one value per out, in order. An IO manager stores each value, so assets downstream
-    take them as parameters."""
+    tuple, one value per out, in order. Each value goes through the IO manager, as a plain
+    asset's does, so assets downstream take them as parameters; an out left without a value
+    fails the step (`dg.DagsterStepOutputNotFoundError`). What does the default IO manager keep
+    in the instance's storage folder after this run?"""
 
     @dg.multi_asset(outs={"users": dg.AssetOut(), "orders": dg.AssetOut()})
     def crm_extract() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -288,7 +294,9 @@ def test_the_older_form_returns_one_value_per_asset_out(instance: dg.DagsterInst
 
     result = dg.materialize([crm_extract, big_orders], instance=instance)
 
-    assert list(result.asset_value("big_orders").columns) == ["user_id", "amount"]
+    stored = sorted(path.name for path in Path(instance.storage_directory()).iterdir())
+    assert len(result.asset_value("big_orders")) == 2
+    assert stored == ["big_orders", "orders", "users"]
 
 
 def test_a_graph_asset_puts_several_ops_behind_one_asset(instance: dg.DagsterInstance) -> None:
