@@ -1,9 +1,10 @@
 """When things fail: retries, failures that explain themselves, hooks and alerts.
 
-A step fails when its code raises. Its run fails with it, and the steps downstream never start.
-The failure event wraps a plain exception in `dg.DagsterExecutionStepExecutionError`, which is
-what the UI shows; `execute_in_process` raises when a step fails, unless you pass
-`raise_on_error=False` and read the result instead.
+A step fails when its code raises, and the steps downstream of it never start. A run's events
+tell each step's story: `STEP_START`, then `STEP_SUCCESS` or `STEP_FAILURE`, all members of
+`dg.DagsterEventType`. The failure event wraps a plain exception in
+`dg.DagsterExecutionStepExecutionError`, which is what the UI shows; `execute_in_process` raises
+when a step fails, unless you pass `raise_on_error=False` and read the result instead.
 
 Many failures pass by themselves: a timeout, a service restarting. A `dg.RetryPolicy` on an op or
 an asset runs a failed step again, up to `max_retries` more times, after a `delay` that `dg.Backoff`
@@ -242,8 +243,8 @@ def test_a_step_that_keeps_failing_gives_up_after_max_retries(
 def test_an_asset_retries_the_same_way_and_materializes_once(
     instance: dg.DagsterInstance,
 ) -> None:
-    """`@dg.asset` takes the same `retry_policy=`. A failed attempt records no materialization:
-    only the attempt that returns a value does."""
+    """`@dg.asset` takes the same `retry_policy=`. Its first attempt fails and its second returns
+    a value: how many materializations does the run record?"""
 
     @dg.asset(retry_policy=dg.RetryPolicy(max_retries=3))
     def orders(context: dg.AssetExecutionContext) -> list[int]:
