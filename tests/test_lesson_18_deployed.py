@@ -10,7 +10,8 @@ The code server the daemon starts listens on a local socket: nothing listens on 
 
 Two more daemons, one per pool granularity, show what the queue does with a run whose later step
 needs a full pool: under `op` the run starts and its step waits inside it; under `run` the queue
-keeps the whole run back.
+keeps the whole run back. And on an instance whose queue lets no run out, `dg launch` and
+`dg.execute_job` still run: only submitted runs queue.
 
 The first run of each limited pair waits, inside its step, until its partner's step has started
 (which only happens when the limit does not hold) or until the daemon has launched a run queued
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from daemon import VENV_BIN, Site
+from daemon import VENV_BIN, Site, environment, write_home
 
 INSTANCE_YAML = """
 concurrency:
@@ -531,3 +532,75 @@ def test_max_concurrent_caps_the_step_processes_of_a_run(
     step_processes = {e.pid for e in result.all_events if e.is_step_start}
     assert len(step_processes) == 2
     assert os.getpid() not in step_processes
+
+
+CLOSED_QUEUE_YAML = """
+concurrency:
+  runs:
+    max_concurrent_runs: 0
+"""
+
+LAUNCHED_PROJECT = """
+import dagster as dg
+
+
+@dg.asset
+def users_table() -> list[str]:
+    return ["ada", "grace"]
+
+
+defs = dg.Definitions(assets=[users_table])
+"""
+
+
+def test_dg_launch_and_execute_job_run_past_a_queue_that_lets_no_run_out(tmp_path: Path) -> None:
+    """`dg launch` ran its run in the `dg` process (its steps in processes of their own), and
+    `dg.execute_job` in the test's, though the instance's queue lets no run out: neither run was
+    enqueued."""
+    root = tmp_path / "launched"
+    package = root / "src" / "launched"
+    package.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[tool.dg]\ndirectory_type = "project"\n\n[tool.dg.project]\nroot_module = "launched"\n'
+    )
+    (package / "__init__.py").write_text("")
+    (package / "definitions.py").write_text(textwrap.dedent(LAUNCHED_PROJECT))
+    home = write_home(tmp_path / "home", CLOSED_QUEUE_YAML)
+    env = environment(home, tmp_path, inherit=False, PYTHONPATH="src", PYTHONDONTWRITEBYTECODE="1")
+
+    launched = subprocess.run(
+        [str(VENV_BIN / "dg"), "launch", "--assets", "*"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,  # dg, Dagster and two step processes start on a loaded machine
+        check=False,
+    )
+    assert launched.returncode == 0, launched.stdout + launched.stderr
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 0
+        in_process = {"execution": {"config": {"in_process": {}}}}  # this module is no package
+        job = dg.reconstructable(users_job)
+        executed = dg.execute_job(job, instance=instance, run_config=in_process)
+        runs = list(instance.get_runs())
+        enqueued = [
+            instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_ENQUEUED)
+            for run in runs
+        ]
+
+    assert executed.success
+    assert len(runs) == 2
+    assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
+    assert [records.records for records in enqueued] == [[], []]
+
+
+@dg.op
+def count_users() -> int:
+    return 2
+
+
+@dg.job
+def users_job() -> None:
+    count_users()
