@@ -5,14 +5,27 @@ lands or customer who signs up; a sensor adds them with
 `dg.SensorResult(dynamic_partitions_requests=...)`, or code calls `instance.add_dynamic_partitions`.
 A `dg.MultiPartitionsDefinition` crosses two definitions: one partition per day and channel.
 Between assets partitioned differently, a partition mapping (`dg.TimeWindowPartitionMapping`,
-`dg.AllPartitionMapping`) says which upstream partitions each partition depends on; Dagster infers
-the obvious ones. Deployed, the daemon adds the partitions a sensor asks for, and carries out
-backfills: one run per partition, or one run for the whole range when the asset has
-`dg.BackfillPolicy.single_run()`. Each partition must then be stored in a file of its own. Two
-errors met in earlier lessons come back: `dg.DagsterUnknownPartitionError` and
+`dg.AllPartitionMapping`) says which upstream partitions each partition depends on. Dagster infers
+the obvious ones; where it cannot, the definitions fail to load with
+`dg.DagsterInvalidDefinitionError`, so a code location refuses them and `dg check defs` fails the
+build, before any run.
+
+Deployed, the daemon adds the partitions a sensor asks for, and carries out backfills: one run per
+partition, or one run for the whole range when the asset has `dg.BackfillPolicy.single_run()`. A
+range run hands its IO manager one output for many partitions. Dagster's default IO manager, one
+pickle per partition, refuses it; an IO manager you write must store each partition in a file of
+its own. A warehouse asset usually writes its rows itself and returns no value: it deletes and
+inserts the rows of its `context.partition_time_window`, so a run repeated over a window leaves
+each row once. Two errors met in earlier lessons come back: `dg.DagsterUnknownPartitionError` and
 `dg.DagsterInvariantViolationError`.
+
+Read next:
+- https://docs.dagster.io/guides/build/partitions-and-backfills/defining-dependencies-between-partitioned-assets
+- https://docs.dagster.io/examples/mini-examples/partition-backfill-strategies
 """
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import dagster as dg
@@ -267,12 +280,37 @@ def test_a_weekly_partition_depends_on_the_days_of_its_week(instance: dg.Dagster
     assert (days[0], days[-1]) == __
 
 
+def test_a_dependency_dagster_cannot_map_fails_when_the_definitions_load(
+    instance: dg.DagsterInstance,
+) -> None:
+    """Between days and channels Dagster cannot guess which channels a day needs. A test that
+    only materializes the pair hears nothing; loading them as a code location, as the daemon, the
+    UI and `dg check defs` do, refuses them before any run."""
+
+    @dg.asset(partitions_def=CHANNELS)
+    def channel_totals() -> None:
+        pass
+
+    @dg.asset(partitions_def=DAILY, deps=[channel_totals])
+    def daily_report() -> None:
+        pass
+
+    dg.materialize(
+        [channel_totals, daily_report],
+        selection=[daily_report],
+        partition_key="2024-01-03",
+        instance=instance,
+    )
+
+    with pytest.raises(___):
+        dg.Definitions.validate_loadable(dg.Definitions(assets=[channel_totals, daily_report]))
+
+
 def test_all_partition_mapping_makes_each_day_depend_on_every_partition(
     instance: dg.DagsterInstance,
 ) -> None:
-    """Between days and channels Dagster cannot guess: by default it matches keys by name, so
-    the run for "2024-01-03" would look for a channel of that name and fail. Give the mapping
-    that makes each day depend on every channel."""
+    """Give the mapping that makes each day depend on every channel: with it the same two assets
+    load, and the run for a day lists every channel as its upstream."""
 
     @dg.asset(partitions_def=CHANNELS)
     def channel_totals() -> None:
@@ -285,6 +323,7 @@ def test_all_partition_mapping_makes_each_day_depend_on_every_partition(
     def daily_report(context: dg.AssetExecutionContext) -> list[str]:
         return context.asset_partition_keys_for_input("channel_totals")
 
+    dg.Definitions.validate_loadable(dg.Definitions(assets=[channel_totals, daily_report]))
     result = dg.materialize(
         [channel_totals, daily_report],
         selection=[daily_report],
@@ -347,12 +386,81 @@ def test_a_range_run_has_no_single_partition_key(instance: dg.DagsterInstance) -
         dg.materialize([signups], tags=range_tags("2024-01-02", "2024-01-04"), instance=instance)
 
 
+def test_the_default_io_manager_refuses_a_range_runs_output(instance: dg.DagsterInstance) -> None:
+    """Dagster's default IO manager pickles one file per partition. A range run hands it one
+    DataFrame for three days, which it will not split: the step fails as it stores the output,
+    after the asset's own code has run."""
+
+    @dg.asset(partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run())
+    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
+        window = context.partition_time_window
+        everyone = all_signups()
+        at = everyone["signed_up_at"]
+        return everyone[(at >= window.start) & (at < window.end)]
+
+    result = dg.materialize(
+        [signups],
+        tags=range_tags("2024-01-02", "2024-01-04"),
+        instance=instance,
+        raise_on_error=False,
+    )
+
+    [failure] = result.get_step_failure_events()
+    assert "multiple partitions" in failure.step_failure_data.error.to_string()
+    assert instance.get_materialized_partitions(signups.key) == __
+
+
+def test_a_warehouse_asset_replaces_the_rows_of_its_window(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    """A warehouse asset writes its rows itself and returns a `dg.MaterializeResult`, so no IO
+    manager stores anything. It deletes the rows of its window, then inserts them, in one
+    transaction: run twice over a range, then again for one day, it leaves each row once. A
+    window runs from the start of its first day up to, not including, its end."""
+    warehouse = tmp_path / "warehouse.db"
+    with closing(sqlite3.connect(warehouse)) as conn:
+        conn.execute("CREATE TABLE signups (user TEXT, signed_up_at TEXT)")
+    windows: list[tuple[str, str]] = []
+
+    @dg.asset(partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run())
+    def signups(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        window = context.partition_time_window
+        windows.append((f"{window.start:%Y-%m-%d}", f"{window.end:%Y-%m-%d}"))
+        everyone = all_signups()
+        at = everyone["signed_up_at"]
+        rows = everyone[(at >= window.start) & (at < window.end)]
+        with closing(sqlite3.connect(warehouse)) as conn, conn:  # commits both, or neither
+            conn.execute(
+                "DELETE FROM signups WHERE signed_up_at >= ? AND signed_up_at < ?",
+                (window.start.isoformat(), window.end.isoformat()),
+            )
+            conn.executemany(
+                "INSERT INTO signups VALUES (?, ?)",
+                [(row.user, row.signed_up_at.isoformat()) for row in rows.itertuples()],
+            )
+        return dg.MaterializeResult(metadata={"dagster/row_count": len(rows)})
+
+    for _ in range(2):
+        dg.materialize([signups], tags=range_tags("2024-01-02", "2024-01-04"), instance=instance)
+    dg.materialize([signups], partition_key="2024-01-03", instance=instance)
+
+    with closing(sqlite3.connect(warehouse)) as conn:
+        query = "SELECT substr(signed_up_at, 1, 10), COUNT(*) FROM signups GROUP BY 1"
+        rows_per_day = dict(conn.execute(query).fetchall())
+    assert rows_per_day == {"2024-01-02": 2, "2024-01-03": 3, "2024-01-04": 1}
+    assert windows == [
+        ("2024-01-02", "2024-01-05"),
+        ("2024-01-02", "2024-01-05"),
+        __,
+    ]
+
+
 def test_a_manager_that_ignores_partitions_hands_a_day_another_days_data(
     tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:
     """The IO manager of the IO managers lesson builds its path from the asset key alone. Build
-    3 January, then re-run the count of 2 January: it loads whatever the one file holds, with no
-    error."""
+    3 January, then build the sign-up days of 2 January downstream: its input is whatever the one
+    file holds, with no error."""
 
     class FlatParquetIOManager(dg.ConfigurableIOManager):
         base_dir: str
@@ -372,20 +480,20 @@ def test_a_manager_that_ignores_partitions_hands_a_day_another_days_data(
         return everyone[everyone["day"] == context.partition_key]
 
     @dg.asset(partitions_def=DAILY)
-    def signup_count(signups: pd.DataFrame) -> int:
-        return len(signups)
+    def signup_days(signups: pd.DataFrame) -> list[str]:
+        return sorted(set(signups["day"]))
 
     resources = {"parquet": FlatParquetIOManager(base_dir=str(tmp_path))}
     dg.materialize([signups], partition_key="2024-01-03", resources=resources, instance=instance)
     result = dg.materialize(
-        [signups, signup_count],
-        selection=[signup_count],
+        [signups, signup_days],
+        selection=[signup_days],
         partition_key="2024-01-02",
         resources=resources,
         instance=instance,
     )
 
-    assert result.asset_value("signup_count") == __
+    assert result.asset_value("signup_days") == __
 
 
 def test_a_partition_aware_manager_keeps_each_partition_in_its_own_file(
@@ -407,44 +515,46 @@ def test_a_partition_aware_manager_keeps_each_partition_in_its_own_file(
     assert stored == __
 
 
-def test_load_input_reads_the_upstream_keys_not_the_runs_own(
+def test_a_range_run_loads_every_upstream_key_its_range_maps_to(
     tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:
-    """The context of `load_input` holds two kinds of key: `partition_key`, the partition of the
-    run, and `asset_partition_keys`, the upstream keys the input depends on after the mapping.
-    A manager must build its paths from the second."""
+    """In a range run `load_input` is called once for the whole range, and
+    `context.asset_partition_keys` lists every upstream key the range depends on after the
+    mapping. The files of 1 to 5 January are in place; one run builds 4 and 5 January."""
     yesterday = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
-    seen: list[tuple[str, list[str]]] = []
+    seen: list[list[str]] = []
 
     class RecordingIOManager(PartitionedParquetIOManager):
         def load_input(self, context: dg.InputContext) -> pd.DataFrame | dict[str, pd.DataFrame]:
-            seen.append((context.partition_key, list(context.asset_partition_keys)))
+            seen.append(list(context.asset_partition_keys))
             return super().load_input(context)
 
     @dg.asset(partitions_def=DAILY, io_manager_key="parquet")
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        everyone = all_signups()
-        return everyone[everyone["day"] == context.partition_key]
+    def signups() -> pd.DataFrame:
+        return all_signups()
 
-    @dg.asset(partitions_def=DAILY, ins={"signups": dg.AssetIn(partition_mapping=yesterday)})
-    def signups_yesterday(signups: pd.DataFrame) -> int:
-        return len(signups)
+    @dg.asset(
+        partitions_def=DAILY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        ins={"signups": dg.AssetIn(partition_mapping=yesterday)},
+    )
+    def signups_yesterday(signups: dict[str, pd.DataFrame]) -> None:
+        pass  # returns no value: the default IO manager has nothing to store for the range
 
-    # 2 January was built by an earlier run: its file is in place.
     (tmp_path / "signups").mkdir()
     everyone = all_signups()
-    everyone[everyone["day"] == "2024-01-02"].to_parquet(tmp_path / "signups/2024-01-02.parquet")
+    for day in ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]:
+        everyone[everyone["day"] == day].to_parquet(tmp_path / "signups" / f"{day}.parquet")
 
-    resources = {"parquet": RecordingIOManager(base_dir=str(tmp_path))}
     dg.materialize(
         [signups, signups_yesterday],
         selection=[signups_yesterday],
-        partition_key="2024-01-03",
-        resources=resources,
+        tags=range_tags("2024-01-04", "2024-01-05"),
+        resources={"parquet": RecordingIOManager(base_dir=str(tmp_path))},
         instance=instance,
     )
 
-    assert seen == [(__, ["2024-01-02"])]
+    assert seen == __
 
 
 def test_a_range_run_hands_each_partition_of_its_range_to_the_next_asset(

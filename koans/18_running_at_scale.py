@@ -19,14 +19,25 @@ runs: `concurrency: runs:` sets `max_concurrent_runs` and `tag_concurrency_limit
 run tagged `database: sqlite` at a time. The older form, still read, puts the same settings under
 `run_coordinator:` with `class: QueuedRunCoordinator` and a `config:` block.
 
+Only submitted runs join the queue: runs launched from the UI or through GraphQL, and the runs of
+schedules, sensors and backfills. `dg.materialize`, `execute_in_process`, `dg.execute_job` and
+`dg launch` run in the calling process and never queue, so `max_concurrent_runs` and tag limits
+do not hold them back. A pool is kept in one of two ways, set by
+`concurrency: pools: granularity:`. With the default, `op`, each step claims a slot as it starts,
+inside its run: the queue holds a run back only while every first step of it is in a full pool,
+so a run whose later step needs a full pool leaves the queue, starts, and that step waits inside
+it. With `granularity: run`, the queue holds a run until every pool it needs has room, and steps
+claim no slot at all.
+
 An instance on disk is a folder, `$DAGSTER_HOME`, configured by its `dagster.yaml`: storage, run
 queue, run launcher, limits. `dagster-daemon run` works on that instance: the scheduler ticks
 schedules, the sensor daemon ticks sensors, the run queue daemon launches queued runs as the
 limits allow, the backfill daemon launches backfills, the asset daemon evaluates automation
-conditions, and with `run_retries` enabled the event log consumer launches failed runs again.
-The daemon applies the queue's limits and the pools across runs, and keeps a run in the queue
-while a pool it needs is full; a koan can only read the limits from the instance. Without a
-daemon nothing ticks, and a launched run stays in the queue.
+conditions and the freshness daemon freshness policies. With `run_retries` enabled the event log
+consumer launches failed runs again; with `run_monitoring` enabled (it is off by default) the
+monitoring daemon fails a run whose worker died, and a run still going after its
+`dagster/max_runtime` tag's number of seconds. Without a daemon nothing ticks, and a submitted
+run stays in the queue.
 
 Past one machine, two parts change, never the ops. The executor decides where the steps of a run
 execute: `dagster_docker.docker_executor` starts a container per step,
@@ -36,6 +47,11 @@ cluster, the one this lesson runs. The run launcher decides where the run itself
 `dg.DefaultRunLauncher` a process on the same machine, `dagster_docker.DockerRunLauncher` a
 container, `dagster_k8s.K8sRunLauncher` a Kubernetes job, `dagster_aws.ecs.EcsRunLauncher` an ECS
 task. Koans that start processes or a Dask cluster take several seconds.
+
+Read next:
+- https://docs.dagster.io/guides/operate/managing-concurrency/concurrency-pools
+- https://docs.dagster.io/deployment/execution/job-timeouts
+- https://docs.dagster.io/deployment/run-monitoring
 """
 
 import os
@@ -345,7 +361,103 @@ def test_an_instance_on_disk_queues_its_runs(
         assert run_queue.tag_concurrency_limits == [
             {"key": "database", "value": "sqlite", "limit": 1}
         ]
-        assert run_queue.max_concurrent_runs == __
+        assert run_queue.max_concurrent_runs == 10  # Dagster's default, as the file says none
+
+
+@pytest.mark.timeout(60)  # it builds an instance on disk: allow it more than usual
+def test_a_run_that_materialize_starts_never_joins_the_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This instance's queue lets no run out: `max_concurrent_runs: 0`. A submitted run would
+    wait in it for ever. A run joins the queue with a `RUN_ENQUEUED` event; did this one?"""
+    (tmp_path / "dagster.yaml").write_text(
+        textwrap.dedent(
+            """
+            concurrency:
+              runs:
+                max_concurrent_runs: 0
+            python_logs:
+              python_log_level: WARNING
+            telemetry:
+              enabled: false
+            """
+        )
+    )
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+
+    @dg.asset
+    def users_table() -> list[str]:
+        return ["ada", "grace"]
+
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize([users_table], instance=instance)
+        enqueued = dg.DagsterEventType.RUN_ENQUEUED
+        queued = instance.get_records_for_run(result.run_id, of_type=enqueued).records
+
+    assert result.success
+    assert queued == __
+
+
+@pytest.mark.timeout(60)  # it builds an instance on disk: allow it more than usual
+def test_at_run_granularity_the_queue_keeps_the_pool_and_no_step_claims_a_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The instance of the pool koan again, with `granularity: run`: now the queue checks the
+    pools before a run leaves it, and the run's steps claim nothing. A run that never queues,
+    such as this one, meets no limit at all."""
+    (tmp_path / "dagster.yaml").write_text(
+        textwrap.dedent(
+            """
+            concurrency:
+              pools:
+                granularity: run
+                default_limit: 1
+            python_logs:
+              python_log_level: WARNING
+            telemetry:
+              enabled: false
+            """
+        )
+    )
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    holders: list[list[str]] = []
+
+    def note_who_holds_the_warehouse(context: dg.AssetExecutionContext) -> None:
+        pool = context.instance.event_log_storage.get_concurrency_info("warehouse")
+        holders.append([slot.step_key for slot in pool.claimed_slots])
+
+    @dg.asset(pool="warehouse")
+    def users_table(context: dg.AssetExecutionContext) -> None:
+        note_who_holds_the_warehouse(context)
+
+    @dg.asset(deps=[users_table], pool="warehouse")
+    def active_users(context: dg.AssetExecutionContext) -> None:
+        note_who_holds_the_warehouse(context)
+
+    with dg.DagsterInstance.get() as instance:
+        dg.materialize([users_table, active_users], instance=instance)
+
+    assert holders == __
+
+
+def test_nothing_in_a_test_enforces_a_max_runtime(instance: dg.DagsterInstance) -> None:
+    """The `dagster/max_runtime` tag gives a run a time limit, in seconds. The monitoring daemon
+    fails a run still going past it, once `run_monitoring` is enabled in `dagster.yaml`. This run
+    had a millisecond, took longer, and no daemon watched it."""
+
+    @dg.op
+    def count_users() -> int:
+        return 2
+
+    @dg.job(tags={"dagster/max_runtime": "0.001"})
+    def report() -> None:
+        count_users()
+
+    result = report.execute_in_process(instance=instance)
+
+    record = instance.get_run_record_by_id(result.run_id)
+    assert record.end_time - record.start_time > 0.001
+    assert record.dagster_run.status == __
 
 
 @pytest.mark.timeout(300)  # it imports Dask and starts a cluster: allow it more than usual

@@ -1,32 +1,132 @@
 """When things fail: retries, failures that explain themselves, hooks and alerts.
 
-A step fails when its code raises. Its run fails with it, and the steps downstream never start.
-The failure event wraps a plain exception in `dg.DagsterExecutionStepExecutionError`, which is
-what the UI shows; `execute_in_process` raises when a step fails, unless you pass
-`raise_on_error=False` and read the result instead.
+A step fails when its code raises, and the steps downstream of it never start. A run's events
+tell each step's story: `STEP_START`, then `STEP_SUCCESS` or `STEP_FAILURE`, all members of
+`dg.DagsterEventType`. The failure event wraps a plain exception in
+`dg.DagsterExecutionStepExecutionError`, which is what the UI shows; `execute_in_process` raises
+when a step fails, unless you pass `raise_on_error=False` and read the result instead.
 
 Many failures pass by themselves: a timeout, a service restarting. A `dg.RetryPolicy` on an op or
 an asset runs a failed step again, up to `max_retries` more times, after a `delay` that `dg.Backoff`
 grows and `dg.Jitter` spreads; a policy that makes no sense raises
 `dg.DagsterInvalidDefinitionError` where it is defined. Code that knows more raises
 `dg.RetryRequested` to ask for a retry itself, or `dg.Failure` to fail with a description and
-metadata for whoever reads it. Hooks run after each op of a job, on success or on failure; a run
-failure sensor hears about each failed run and is where you page someone. A run retry, a whole new
-run after a run failed, is asked for with the `dagster/max_retries` tag and launched by the daemon.
+metadata for whoever reads it. Hooks run after each op of a job, on success or on failure. A run
+failure sensor hears about each failed run and is where you page someone: it posts to a webhook,
+as Slack and PagerDuty take them. Once the cause is fixed, a failed run is re-executed from its
+failure: a new run of the failed steps and those after them, reading what the others stored. A
+run retry, the same thing done for you, is asked for with the `dagster/max_retries` tag and
+launched by the daemon.
 
 Once deployed, steps run under the multiprocess executor: each attempt starts in a new process
 and remembers nothing in memory from the attempt before.
+
+Read next:
+- https://docs.dagster.io/guides/build/ops/op-retries
+- https://docs.dagster.io/guides/automate/sensors/run-status-sensors
+- https://docs.dagster.io/deployment/run-retries
 """
+
+import json
+import threading
+import urllib.request
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
 
 import dagster as dg
 import pytest
 
 from dagster_koans import __, ___
 
+# Instances the koans make on disk log only warnings and send no usage statistics.
+QUIET = {"python_logs": {"python_log_level": "WARNING"}, "telemetry": {"enabled": False}}
+
+
+class Webhook:
+    """A web server on this machine (127.0.0.1, a free port), run in a thread for a `with` block.
+
+    It keeps each POST's status and JSON body, and answers with the next of `answers`, then 204
+    ("no content") once they run out, as a chat service's webhook answers.
+    """
+
+    def __init__(self, answers: Sequence[int] = ()) -> None:
+        self.posts: list[tuple[int, dict]] = []
+        answers_left = list(answers)
+        posts = self.posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status = answers_left.pop(0) if answers_left else 204
+                posts.append((status, body))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # the koan reads the posts; no log on stderr
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/alerts"
+
+    def __enter__(self) -> "Webhook":
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+def post_json(url: str, body: dict) -> None:
+    """POST `body` as JSON; `urlopen` raises `urllib.error.HTTPError` on a 4xx or 5xx answer."""
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+class WorkFolder(dg.ConfigurableResource):
+    """Where the nightly load keeps its notes between runs."""
+
+    path: str
+
+
+@dg.op
+def extract_orders(folder: WorkFolder) -> list[int]:
+    with (Path(folder.path) / "extracts.txt").open("a") as extracts:
+        extracts.write("extracted\n")
+    return [120, 80]
+
+
+@dg.op
+def load_orders(folder: WorkFolder, orders: list[int]) -> int:
+    restarted = Path(folder.path) / "warehouse_restarted"
+    if not restarted.exists():  # the first run finds the warehouse restarting
+        restarted.touch()
+        raise ConnectionError("the warehouse is restarting")
+    return len(orders)
+
+
+# Re-execution finds the job again by its address: it is defined at the top of the module.
+@dg.job(resource_defs={"folder": WorkFolder.configure_at_launch()})
+def nightly_load() -> None:
+    load_orders(extract_orders())
+
 
 def test_one_failed_step_fails_the_whole_run(instance: dg.DagsterInstance) -> None:
-    """With `raise_on_error=False` a failed run returns a result to inspect. A run succeeds only
-    if none of its steps fails: one op that raises fails it, however many others succeeded."""
+    """With `raise_on_error=False` a failed run returns a result to inspect instead of raising.
+    Of two steps that need nothing from each other, one raised: judge the run, and the other
+    step."""
 
     @dg.op
     def fetch_orders() -> list[int]:
@@ -43,9 +143,7 @@ def test_one_failed_step_fails_the_whole_run(instance: dg.DagsterInstance) -> No
 
     result = nightly_import.execute_in_process(instance=instance, raise_on_error=False)
 
-    assert result.success == False  # noqa: E712
-    assert result.is_node_success("fetch_customers")
-    assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert (result.success, result.is_node_success("fetch_customers")) == (False, True)
 
 
 def test_steps_downstream_of_a_failure_never_start(instance: dg.DagsterInstance) -> None:
@@ -145,8 +243,8 @@ def test_a_step_that_keeps_failing_gives_up_after_max_retries(
 def test_an_asset_retries_the_same_way_and_materializes_once(
     instance: dg.DagsterInstance,
 ) -> None:
-    """`@dg.asset` takes the same `retry_policy=`. A failed attempt records no materialization:
-    only the attempt that returns a value does."""
+    """`@dg.asset` takes the same `retry_policy=`. Its first attempt fails and its second returns
+    a value: how many materializations does the run record?"""
 
     @dg.asset(retry_policy=dg.RetryPolicy(max_retries=3))
     def orders(context: dg.AssetExecutionContext) -> list[int]:
@@ -359,6 +457,109 @@ def test_a_run_failure_sensor_alerts_with_the_steps_that_failed(
     alert_on_call.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor))
 
     assert alerts == ["fetch_customers"]
+
+
+@pytest.mark.timeout(30)  # it starts a web server in a thread: allow it more than usual
+def test_a_run_failure_sensor_posts_its_alert_to_a_webhook(instance: dg.DagsterInstance) -> None:
+    """A Slack or PagerDuty sensor posts each alert to a webhook over HTTPS; this webhook listens
+    on this machine. Three jobs run, two of them fail, and the sensor watches two of them."""
+
+    @dg.op
+    def fetch_orders() -> None:
+        raise ConnectionError("the orders API is down")
+
+    @dg.op
+    def count_orders() -> int:
+        return 2
+
+    @dg.job
+    def nightly_import() -> None:
+        fetch_orders()
+
+    @dg.job
+    def weekly_report() -> None:
+        fetch_orders()
+
+    @dg.job
+    def hourly_count() -> None:
+        count_orders()
+
+    with Webhook() as webhook:
+
+        @dg.run_failure_sensor(monitored_jobs=[nightly_import, hourly_count])
+        def post_alert(context: dg.RunFailureSensorContext) -> None:
+            alert = {"job": context.dagster_run.job_name, "text": context.failure_event.message}
+            post_json(webhook.url, alert)
+
+        cursor = post_alert.evaluate_tick(dg.build_sensor_context(instance=instance)).cursor
+        for job in [nightly_import, weekly_report, hourly_count]:
+            job.execute_in_process(instance=instance, raise_on_error=False)
+        for _ in range(3):  # the daemon ticks it again and again
+            tick = post_alert.evaluate_tick(
+                dg.build_sensor_context(instance=instance, cursor=cursor)
+            )
+            cursor = tick.cursor
+
+    assert [alert["job"] for _, alert in webhook.posts] == ["nightly_import"]
+
+
+@pytest.mark.timeout(30)  # it starts a web server in a thread: allow it more than usual
+def test_an_alert_the_webhook_refused_is_not_sent_again(instance: dg.DagsterInstance) -> None:
+    """This webhook answers 503, "unavailable", to its first post, as a service restarting does,
+    and `urlopen` raises. Dagster records the error on the sensor's tick, and the sensor ticks
+    twice more: which answers did the webhook give?"""
+
+    @dg.op
+    def fetch_orders() -> None:
+        raise ConnectionError("the orders API is down")
+
+    @dg.job
+    def nightly_import() -> None:
+        fetch_orders()
+
+    with Webhook(answers=[503]) as webhook:
+
+        @dg.run_failure_sensor(monitored_jobs=[nightly_import])
+        def post_alert(context: dg.RunFailureSensorContext) -> None:
+            post_json(webhook.url, {"job": context.dagster_run.job_name})
+
+        cursor = post_alert.evaluate_tick(dg.build_sensor_context(instance=instance)).cursor
+        nightly_import.execute_in_process(instance=instance, raise_on_error=False)
+        errors = []
+        for _ in range(3):  # the daemon ticks it again and again
+            tick = post_alert.evaluate_tick(
+                dg.build_sensor_context(instance=instance, cursor=cursor)
+            )
+            cursor = tick.cursor
+            errors += [reaction.error for reaction in tick.dagster_run_reactions if reaction.error]
+
+    assert [error.cls_name for error in errors] == ["HTTPError"]
+    assert [status for status, _ in webhook.posts] == [503]
+
+
+@pytest.mark.timeout(60)  # it builds an instance on disk: allow it more than usual
+def test_a_failed_run_is_re_executed_from_its_failure(tmp_path: Path) -> None:
+    """`dg.ReexecutionOptions.from_failure(run_id, instance)` asks for a new run of the steps that
+    failed and of those after them, the others' outputs read from what the failed run stored; the
+    UI's "Re-execute from failure" does the same. `dg.execute_job` runs it, given the job's address
+    and an instance on disk."""
+    run_config = {
+        "resources": {"folder": {"config": {"path": str(tmp_path)}}},
+        "execution": {"config": {"in_process": {}}},  # one process: this koan is not about them
+    }
+    job = dg.reconstructable(nightly_load)
+
+    with dg.DagsterInstance.local_temp(str(tmp_path), overrides=QUIET) as instance:
+        failed = dg.execute_job(job, instance=instance, run_config=run_config)
+        options = dg.ReexecutionOptions.from_failure(failed.run_id, instance)
+        again = dg.execute_job(
+            job, instance=instance, run_config=run_config, reexecution_options=options
+        )
+        started = {event.step_key for event in again.all_events if event.is_step_start}
+
+    assert (failed.success, again.success) == (False, True)
+    assert again.dagster_run.parent_run_id == failed.run_id
+    assert started == {"load_orders"}
 
 
 def test_run_retries_are_asked_for_by_a_tag_and_launched_by_the_daemon(

@@ -7,6 +7,10 @@ a run (`multi_run(n)`: runs of n partitions). The backfills are launched as the 
 through the webserver's GraphQL API, before the daemon starts; then the daemon runs against the
 same instance. Its run queue is closed (`max_concurrent_runs: 0`), so the test reads the runs the
 daemon creates without paying for executing them.
+
+The lesson also says that a dependency between a daily and a static partitioned asset that no
+mapping explains fails when the definitions load, before any run: `dg check defs`, the gate a
+project's CI runs, fails on it, and passes once an `AllPartitionMapping` says what a day needs.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import subprocess
+import textwrap
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -214,3 +220,65 @@ def test_a_multi_run_backfill_cuts_the_range_into_runs_of_that_many_partitions(
 def test_a_backfill_without_a_policy_is_one_run_per_partition(deployment: Deployment) -> None:
     runs = backfill_runs(deployment, "daily_signups")
     assert sorted(tags["dagster/partition"] for tags in runs) == DAYS
+
+
+UNMAPPED_PROJECT = """
+import dagster as dg
+
+DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-02-01")
+CHANNELS = dg.StaticPartitionsDefinition(["web", "ios", "android"])
+
+
+@dg.asset(partitions_def=CHANNELS)
+def channel_totals() -> None: ...
+
+
+@dg.asset(partitions_def=DAILY, deps=[{dependency}])
+def daily_report() -> None: ...
+
+
+defs = dg.Definitions(assets=[channel_totals, daily_report])
+"""
+EVERY_CHANNEL = "dg.AssetDep(channel_totals, partition_mapping=dg.AllPartitionMapping())"
+
+
+def dg_check_defs(tmp_path: Path, dependency: str) -> subprocess.CompletedProcess[str]:
+    """`dg check defs` in a `dg` project whose daily asset depends on the channels so."""
+    root = tmp_path / "reports"
+    package = root / "src" / "reports"
+    package.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[tool.dg]\ndirectory_type = "project"\n\n[tool.dg.project]\nroot_module = "reports"\n'
+    )
+    (package / "__init__.py").write_text("")
+    definitions = UNMAPPED_PROJECT.format(dependency=dependency)
+    (package / "definitions.py").write_text(textwrap.dedent(definitions))
+    env = environment(
+        write_home(tmp_path / "home"),
+        tmp_path,
+        inherit=False,
+        PYTHONPATH="src",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return subprocess.run(
+        [str(VENV_BIN / "dg"), "check", "defs"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,  # dg and Dagster start on a loaded machine
+        check=False,
+    )
+
+
+def test_dg_check_defs_fails_on_a_dependency_no_mapping_explains(tmp_path: Path) -> None:
+    checked = dg_check_defs(tmp_path, "channel_totals")
+
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "Invalid partition mapping" in checked.stdout + checked.stderr
+
+
+def test_dg_check_defs_passes_once_every_channel_is_mapped(tmp_path: Path) -> None:
+    checked = dg_check_defs(tmp_path, EVERY_CHANNEL)
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
