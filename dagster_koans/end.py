@@ -43,7 +43,7 @@ class EndScreen:
         # One lesson that does not import must not stop the others (pytest would stop the run).
         config.option.continue_on_collection_errors = True
 
-    def standing(self, session: pytest.Session) -> Standing:
+    def standing(self, session: pytest.Session | None = None) -> Standing:
         """Where the learner stands, made once from what each part of the run found."""
         history, judge, reading = self.history, self.judge, self.reading
         return Standing(
@@ -58,7 +58,7 @@ class EndScreen:
             own=judge.own,
             strays=reading.strays,
             notes=tuple(history.notes),
-            stopped_early=str(session.shouldstop or session.shouldfail or ""),
+            stopped_early=str(session and (session.shouldstop or session.shouldfail) or ""),
             interrupted=self.interrupts.interrupted,
             exited=self.interrupts.exited,
         )
