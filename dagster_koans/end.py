@@ -73,10 +73,6 @@ class EndScreen:
         status = standing.exit_status(int(session.exitstatus), self.options.hint)
         try:
             draw(self.config, self.options, standing, status)
-        except KeyboardInterrupt:
-            sys.stdout.write(f"\n{INTERRUPTED_LINE}\n")
-            self.interrupts.interrupted = True
-            status = pytest.ExitCode.INTERRUPTED
         except Exception as error:  # a bug of ours: one plain line, never a wrong screen
             sys.stderr.write(
                 f"dagster-koans: the koans plugin failed while drawing the screen "
@@ -84,6 +80,9 @@ class EndScreen:
                 "plain pytest meanwhile.\n"
             )
             status = pytest.ExitCode.INTERNAL_ERROR
+        if self.interrupts.interrupted and not standing.interrupted:  # Ctrl-C as it was drawn
+            sys.stdout.write(f"\n{INTERRUPTED_LINE}\n")
+            status = pytest.ExitCode.INTERRUPTED
         session.exitstatus = self.exitstatus = int(status)
 
     def pytest_internalerror(self) -> None:

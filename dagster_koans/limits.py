@@ -203,9 +203,7 @@ class TimeLimits:
         left = signal.setitimer(signal.ITIMER_REAL, 0)[0]
         faulthandler.cancel_dump_traceback_later()
         self.guard.done()
-        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTSTP)  # stopped here until SIGCONT
-        signal.signal(signal.SIGTSTP, self._pause)
+        os.kill(os.getpid(), signal.SIGSTOP)  # stopped here until SIGCONT (`fg`)
         if self.armed is not None:
             self._start(left)
 
