@@ -13,16 +13,15 @@ from pathlib import Path
 import pytest
 
 from dagster_koans.path import LearningPath, Lesson
+from dagster_koans.track import TRACKS, Track
 
-TRACKS = ("koans", "solutions")
 DEFAULT_TIMEOUT = 5.0
 ONCE_ONLY = ("reset", "yes", "compare", "hint", "collectonly")  # refused with --watch
 
 
 @dataclass(frozen=True)
 class KoansOptions:
-    root: Path
-    track: str  # "koans" or "solutions": the folder every argument lies in
+    track: Track  # `koans/` or `solutions/`: the folder every argument lies in
     invocation_dir: Path
     targets: tuple[Path, ...]  # what the arguments name, without any `::koan` part
     named: frozenset[tuple[str, str]]  # (lesson stem, koan name) named by a `file::koan` id
@@ -32,9 +31,13 @@ class KoansOptions:
     spoilers: bool
     fresh: bool  # run every koan, trusting nothing known before running
     trust_history: bool  # may a koan that passed with unchanged code be counted without running?
-    timeout: float | None  # seconds; None when pytest-timeout's --timeout decides, or 0 was given
+    timeout: float | None  # koans_timeout in seconds (None: no limit); pytest-timeout's decides
     collect_only: bool
     tracebacks: bool  # the learner chose a --tb style: pytest's tracebacks stay
+
+    @property
+    def root(self) -> Path:
+        return self.track.root
 
     @property
     def narrowed(self) -> bool:
@@ -43,13 +46,13 @@ class KoansOptions:
 
     def covers(self, stem: str) -> bool:
         """True when an argument names the lesson's file or a folder holding it."""
-        file = self.root / self.track / f"{stem}.py"
+        file = self.track.file(stem)
         return any(target == file or target in file.parents for target in self.targets)
 
     @property
     def command(self) -> str:
         """The track folder as the learner would type it from where they ran pytest."""
-        folder = self.root / self.track
+        folder = self.track.folder
         try:
             relative = folder.relative_to(self.invocation_dir)
         except ValueError:
@@ -63,7 +66,7 @@ def arg_targets(config: pytest.Config) -> tuple[Path, ...]:
     )
 
 
-def chosen_track(config: pytest.Config) -> str | None:
+def chosen_track(config: pytest.Config) -> Track | None:
     """The folder of the run, when every argument lies in `koans/` or in `solutions/`."""
     tracks = set()
     for target in arg_targets(config):
@@ -79,7 +82,7 @@ def chosen_track(config: pytest.Config) -> str | None:
             "run koans/ or solutions/, not both at once: their files share names, so pytest "
             "cannot import them in one run."
         )
-    return tracks.pop() if tracks else None
+    return Track(config.rootpath, tracks.pop()) if tracks else None
 
 
 def read_timeout(config: pytest.Config) -> float | None:
@@ -92,12 +95,10 @@ def read_timeout(config: pytest.Config) -> float | None:
         raise pytest.UsageError(
             f"koans_timeout must be a number of seconds, such as 10 (0 for no limit), not {raw!r}"
         )
-    if config.getoption("timeout", None):
-        return None  # pytest-timeout's own --timeout decides
     return seconds or None
 
 
-def read_options(config: pytest.Config, track: str, path: LearningPath) -> KoansOptions:
+def read_options(config: pytest.Config, track: Track, path: LearningPath) -> KoansOptions:
     """Read and check the options of a koans run; raise a usage error naming what is wrong."""
     wanted = config.getoption("compare")
     compare = path.lesson(wanted) if wanted is not None else None
@@ -118,7 +119,6 @@ def read_options(config: pytest.Config, track: str, path: LearningPath) -> Koans
             named.add((Path(file).stem, name.split("[")[0].split("::")[0]))
     fresh = bool(config.getoption("koans_fresh"))
     return KoansOptions(
-        root=config.rootpath,
         track=track,
         invocation_dir=config.invocation_params.dir,
         targets=arg_targets(config),
@@ -128,7 +128,7 @@ def read_options(config: pytest.Config, track: str, path: LearningPath) -> Koans
         compare=compare,
         spoilers=bool(config.getoption("spoilers")),
         fresh=fresh,
-        trust_history=track == "koans" and not fresh and not os.environ.get("CI"),
+        trust_history=track.name == "koans" and not fresh and not os.environ.get("CI"),
         timeout=read_timeout(config),
         collect_only=bool(config.getoption("collectonly")),
         # --tb given anywhere: the command line, PYTEST_ADDOPTS, the ini file's addopts
