@@ -22,6 +22,10 @@ its manifest are; a code location whose manifest was never built fails to load w
 `dagster_dbt.errors.DagsterDbtManifestNotFoundError`. Importing `dagster_dbt` imports dbt (a
 second or more), so each dbt koan imports it itself, and the `tiny_shop` project shipped with the
 koans (in `dbt_projects/tiny_shop`) is parsed once per session.
+
+Read next:
+- https://docs.dagster.io/guides/dagster-pipes
+- https://docs.dagster.io/integrations/dbt/reference
 """
 
 import shutil
