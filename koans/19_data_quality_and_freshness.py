@@ -158,7 +158,7 @@ def test_a_schema_change_check_compares_the_last_two_materializations(
     assert passed == __
 
 
-def test_a_blocking_check_that_only_warns_stops_nothing(instance: dg.DagsterInstance) -> None:
+def test_a_blocking_check_may_fail_with_a_warning(instance: dg.DagsterInstance) -> None:
     """`active_users` is empty, and its check `not_empty` is blocking. The check fails, but this
     result says its severity is `WARN`. Which assets were materialized?"""
 
@@ -309,7 +309,7 @@ def test_one_freshness_policy_can_be_applied_to_many_assets() -> None:
     assert policies == __
 
 
-def test_a_test_run_evaluates_no_freshness_policy(instance: dg.DagsterInstance) -> None:
+def test_an_automation_condition_can_read_the_freshness_state(instance: dg.DagsterInstance) -> None:
     """`dg.AutomationCondition.freshness_passed()` is true for an asset whose recorded freshness
     state is PASS. `users` was materialized a moment ago, well inside its 24 hours."""
     daily = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=24))

@@ -239,19 +239,19 @@ def fires_at_utc(schedule: dg.ScheduleDefinition, starting: str, count: int) -> 
 def test_users_table_reads_one_day_through_the_database_resource(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """`users_table` needs a `UsersDatabase` resource, and reads only the users who signed up on
-    the day its run builds. A run supplies the resource under the key the asset looks it up by."""
+    """`users_table` gets its `UsersDatabase` under the key its parameter names, and asks it for
+    the users who signed up on one day. This run builds 1 May: whom did it read?"""
     create_users_database(tmp_path / "users.db")
 
     database = UsersDatabase(path=str(tmp_path / "users.db"))
     result = dg.materialize(
         [users_table],
         partition_key="2024-05-01",
-        resources={__: database},
+        resources={"database": database},
         instance=instance,
     )
 
-    assert list(result.asset_value("users_table")["name"]) == ["ada", "grace"]
+    assert list(result.asset_value("users_table")["name"]) == __
 
 
 def test_each_day_of_each_asset_is_stored_in_a_file_of_its_own(
@@ -434,7 +434,7 @@ def test_the_folder_sensor_asks_for_the_day_of_each_new_export(
     assert [request.partition_key for request in second.run_requests] == __
 
 
-def test_a_backfilled_day_leaves_the_latest_day_unbuilt(
+def test_the_last_day_is_checked_apart_from_the_freshness_policy(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     """Someone backfills 2 May 2024 at 08:00. Once deployed, `active_users`'s freshness policy

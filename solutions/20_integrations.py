@@ -423,7 +423,7 @@ def test_a_dataframe_comes_back_from_duckdb_without_its_index(
     assert loaded_index == [0, 1]
 
 
-def test_materializing_again_replaces_the_rows_of_the_table(
+def test_materializing_again_writes_to_the_same_table(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     """Assets run again all the time: a retry, a backfill, a fix. Here `users` runs twice, and

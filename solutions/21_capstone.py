@@ -239,8 +239,8 @@ def fires_at_utc(schedule: dg.ScheduleDefinition, starting: str, count: int) -> 
 def test_users_table_reads_one_day_through_the_database_resource(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """`users_table` needs a `UsersDatabase` resource, and reads only the users who signed up on
-    the day its run builds. A run supplies the resource under the key the asset looks it up by."""
+    """`users_table` gets its `UsersDatabase` under the key its parameter names, and asks it for
+    the users who signed up on one day. This run builds 1 May: whom did it read?"""
     create_users_database(tmp_path / "users.db")
 
     database = UsersDatabase(path=str(tmp_path / "users.db"))
@@ -434,7 +434,7 @@ def test_the_folder_sensor_asks_for_the_day_of_each_new_export(
     assert [request.partition_key for request in second.run_requests] == ["2024-05-03"]
 
 
-def test_a_backfilled_day_leaves_the_latest_day_unbuilt(
+def test_the_last_day_is_checked_apart_from_the_freshness_policy(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     """Someone backfills 2 May 2024 at 08:00. Once deployed, `active_users`'s freshness policy

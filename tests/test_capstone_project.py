@@ -38,7 +38,7 @@ def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,  # a loaded CI machine; a few seconds on a quiet one
+        timeout=600,  # minutes for `dg launch` on a loaded machine; seconds on a quiet one
         check=False,
     )
 
