@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from dagster_dbt import DbtProject
 
 TINY_SHOP = Path(__file__).resolve().parent.parent / "dbt_projects" / "tiny_shop"
+# The dbt installed beside this Python: an editor's test runner (or `.venv/bin/pytest`) does not
+# activate the environment, so a `dbt` looked up on PATH is missing, or another one.
+DBT = Path(sys.executable).parent / "dbt"
 NO_NETWORK = "http://127.0.0.1:9"  # the discard port: nothing listens, a connection is refused
 PARSE_TIMEOUT = 300  # seconds: a cold `dbt parse` on a busy machine takes far less
 
@@ -44,10 +47,6 @@ def tiny_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtProject]:
         TINY_SHOP, project_dir, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
     )
     with pytest.MonkeyPatch.context() as patch:
-        # dagster-dbt runs `dbt` from PATH; the one installed beside this Python is meant even
-        # when the environment was not activated.
-        if shutil.which("dbt") is None:
-            patch.setenv("PATH", str(Path(sys.executable).parent), prepend=os.pathsep)
         # dagster-dbt runs `dbt --version` once per DbtCliResource, and that asks pypi.org for
         # the latest release (1 s timeout). A proxy that refuses at once keeps the koans offline.
         for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
@@ -62,7 +61,7 @@ def tiny_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtProject]:
             "TINY_SHOP_DUCKDB": str(project_dir / "parse.duckdb"),
         }
         parsed = subprocess.run(
-            ["dbt", "parse", "--quiet"],
+            [str(DBT), "parse", "--quiet"],
             cwd=project_dir,
             env=env,
             capture_output=True,

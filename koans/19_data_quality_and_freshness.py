@@ -1,17 +1,21 @@
 """Data quality and freshness: checks a team can lean on.
 
 Some metadata keys mean something to Dagster itself: `dagster/row_count` (an int) and
-`dagster/column_schema` (a `dg.TableSchema` of `dg.TableColumn`s) are shown in the asset
-catalog, and read by checks Dagster builds for you. `dg.build_metadata_bounds_checks` checks that
-a number such as the row count lies between bounds; `dg.build_column_schema_change_checks`
-compares the column schemas of an asset's last two materializations (both factories are beta). A
-key of your own is shown in the UI and feeds nothing.
+`dagster/column_schema` (a `dg.TableSchema` of `dg.TableColumn`s) get their own columns and tabs
+in the asset catalog, and Dagster's check factories know them. `dg.build_metadata_bounds_checks`
+checks that a number under the key you name, standard or your own, lies between bounds;
+`dg.build_column_schema_change_checks` compares the `dagster/column_schema` of an asset's last two
+materializations (both factories are beta). A factory's check reports a failure as `WARN` unless
+it is given a `severity=`; a result you write yourself is `ERROR` unless it says otherwise.
 
 `@dg.multi_asset_check(specs=[dg.AssetCheckSpec(...), ...])` runs several checks, on several
 assets, in one function and one step. It must report a result for every spec it declares:
 forgetting one raises `dg.DagsterStepOutputNotFoundError`. A failure is red in the UI when its
 severity is `dg.AssetCheckSeverity.ERROR`, yellow when it is `WARN`; only an `ERROR` failure of a
-check marked `blocking` stops what is downstream.
+check marked `blocking` stops what is downstream. A check on a partitioned asset can be
+partitioned too, `@dg.asset_check(partitions_def=...)` (a preview since Dagster 1.12.14): it runs
+in each partition's run and loads that partition only. Without `partitions_def`, a check that
+takes the asset as input loads every partition at once.
 
 Freshness says how old an asset may get. Dagster recommends a `dg.FreshnessPolicy` on the asset:
 `FreshnessPolicy.time_window(fail_window=..., warn_window=...)` (never older than) or
@@ -20,10 +24,16 @@ deadline). Nothing in a test run evaluates a policy. Once deployed, the freshnes
 `dagster-daemon` (which `dg dev` starts too) compares every asset's latest materialization with
 its policy every 30 seconds and records PASS, WARN, FAIL or UNKNOWN (never materialized), no
 sensor needed. It judges by when the materialization happened, even if its metadata says the
-data is older. The older way, superseded since Dagster 1.12 and warning `dg.SupersessionWarning`
+data is older, and on a partitioned asset by the latest materialization of any partition: a
+backfill of last year's days makes a daily asset "fresh". Pair it with a check that the latest
+partition exists. The older way, superseded since Dagster 1.12 and warning `dg.SupersessionWarning`
 when built, is freshness checks (`dg.build_last_update_freshness_checks`): ordinary asset checks
 that run only when something launches them. Once deployed, that is the sensor
 `dg.build_sensor_for_freshness_checks` builds, stopped until you turn it on, like every sensor.
+
+Read next:
+- https://docs.dagster.io/guides/test/asset-checks
+- https://docs.dagster.io/guides/labs/freshness
 """
 
 import os
@@ -96,9 +106,10 @@ def test_a_column_schema_is_metadata_dagster_understands(
     ]
 
 
-def test_only_the_standard_key_feeds_a_bounds_check(instance: dg.DagsterInstance) -> None:
+def test_a_bounds_check_reads_only_the_key_it_is_given(instance: dg.DagsterInstance) -> None:
     """`dg.build_metadata_bounds_checks` builds a check per asset that reads one numeric entry of
-    the asset's latest materialization and checks that it lies between bounds."""
+    the asset's latest materialization, the one under `metadata_key`, and checks that it lies
+    between bounds. The two assets count their rows under different keys."""
 
     @dg.asset
     def active_users() -> dg.MaterializeResult:
@@ -147,23 +158,26 @@ def test_a_schema_change_check_compares_the_last_two_materializations(
     assert passed == __
 
 
-def test_checks_have_a_default_severity(instance: dg.DagsterInstance) -> None:
-    """The asset is empty and both of its checks fail; neither names a severity. A result you
-    write yourself and a check from one of Dagster's factories each have their own default."""
+def test_a_blocking_check_may_fail_with_a_warning(instance: dg.DagsterInstance) -> None:
+    """`active_users` is empty, and its check `not_empty` is blocking. The check fails, but this
+    result says its severity is `WARN`. Which assets were materialized?"""
 
-    @dg.asset(check_specs=[dg.AssetCheckSpec("not_empty", asset="active_users")])
+    @dg.asset(check_specs=[dg.AssetCheckSpec("not_empty", asset="active_users", blocking=True)])
     def active_users() -> dg.MaterializeResult:
-        check = dg.AssetCheckResult(check_name="not_empty", passed=False)
+        warn = dg.AssetCheckSeverity.WARN
+        check = dg.AssetCheckResult(check_name="not_empty", passed=False, severity=warn)
         return dg.MaterializeResult(metadata={"dagster/row_count": 0}, check_results=[check])
 
-    bounds = dg.build_metadata_bounds_checks(
-        assets=[active_users], metadata_key="dagster/row_count", min_value=1
-    )
-    result = dg.materialize([active_users, *bounds], instance=instance)
+    @dg.asset(deps=[active_users])
+    def welcome_emails() -> None:
+        pass
 
-    severities = {e.check_name: e.severity.value for e in result.get_asset_check_evaluations()}
-    [factory_check] = bounds[0].check_keys
-    assert (severities["not_empty"], severities[factory_check.name]) == __
+    result = dg.materialize([active_users, welcome_emails], instance=instance)
+
+    [evaluation] = result.get_asset_check_evaluations()
+    assert (evaluation.passed, evaluation.severity.value) == (False, "WARN")
+    made = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+    assert made == __
 
 
 def test_one_multi_asset_check_checks_several_assets(
@@ -198,8 +212,8 @@ def test_one_multi_asset_check_checks_several_assets(
 def test_a_multi_asset_check_must_report_every_spec(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """A multi-asset check promises a result for each of its specs. Unlike a multi-asset, which
-    quietly records a key it forgot, a check it forgot is an error."""
+    """A multi-asset check promises a result for each of its specs, as a multi-asset with `outs=`
+    promises an output for each (a multi-asset of `AssetSpec`s quietly records a key it forgot)."""
     db = tmp_path / "warehouse.db"
     specs = [
         dg.AssetCheckSpec("ids_are_unique", asset="users"),
@@ -252,6 +266,29 @@ def test_a_blocking_multi_asset_check_is_one_gate(
     assert ran == __
 
 
+def test_a_partitioned_check_checks_one_day_at_a_time(instance: dg.DagsterInstance) -> None:
+    """`no_one_signs_up_twice` is partitioned like `signups`: each day's run checks the day it
+    has just built. Ada signed up on 1 May, and again on 2 May."""
+    daily = dg.DailyPartitionsDefinition(start_date="2024-05-01")
+    days = {"2024-05-01": ["ada", "grace"], "2024-05-02": ["linus", "ada"]}
+
+    @dg.asset(partitions_def=daily)
+    def signups(context: dg.AssetExecutionContext) -> list[str]:
+        return days[context.partition_key]
+
+    @dg.asset_check(asset=signups, partitions_def=daily)
+    def no_one_signs_up_twice(signups: list[str]) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=len(set(signups)) == len(signups))
+
+    runs = [
+        dg.materialize([signups, no_one_signs_up_twice], partition_key=day, instance=instance)
+        for day in days
+    ]
+
+    evaluations = [e for run in runs for e in run.get_asset_check_evaluations()]
+    assert {e.partition: e.passed for e in evaluations} == __
+
+
 def test_one_freshness_policy_can_be_applied_to_many_assets() -> None:
     """`dg.apply_freshness_policy(spec, policy)` returns a spec with the policy; with
     `dg.map_asset_specs` it reaches every spec of a multi-asset, such as an integration builds.
@@ -272,7 +309,7 @@ def test_one_freshness_policy_can_be_applied_to_many_assets() -> None:
     assert policies == __
 
 
-def test_a_test_run_evaluates_no_freshness_policy(instance: dg.DagsterInstance) -> None:
+def test_an_automation_condition_can_read_the_freshness_state(instance: dg.DagsterInstance) -> None:
     """`dg.AutomationCondition.freshness_passed()` is true for an asset whose recorded freshness
     state is PASS. `users` was materialized a moment ago, well inside its 24 hours."""
     daily = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=24))

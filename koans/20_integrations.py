@@ -22,6 +22,10 @@ its manifest are; a code location whose manifest was never built fails to load w
 `dagster_dbt.errors.DagsterDbtManifestNotFoundError`. Importing `dagster_dbt` imports dbt (a
 second or more), so each dbt koan imports it itself, and the `tiny_shop` project shipped with the
 koans (in `dbt_projects/tiny_shop`) is parsed once per session.
+
+Read next:
+- https://docs.dagster.io/guides/dagster-pipes
+- https://docs.dagster.io/integrations/dbt/reference
 """
 
 import shutil
@@ -36,9 +40,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-# Dagster 1.13 raises this for a Pipes process that exits with a non-zero code, but exports it
-# only from this private module.
-from dagster._core.errors import DagsterPipesExecutionError  # noqa: F401 (the answer to a koan)
+# Dagster 1.13 exports this Pipes error only from a private module.
+from dagster._core.errors import DagsterPipesExecutionError  # noqa: F401
 from dagster_duckdb import DuckDBResource
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
@@ -61,6 +64,10 @@ ada,ada@example.com
 grace,
 linus,linus@example.com
 """
+
+# The `dbt` installed beside this Python: an editor's test runner does not activate the virtual
+# environment, so a `dbt` looked up on PATH may be missing, or another one.
+DBT = Path(sys.executable).parent / "dbt"
 
 ORDERS = [
     (1, "Ada", 4000, "completed"),
@@ -86,8 +93,9 @@ def table_names(database: Path) -> list[tuple[str, str]]:
 def test_a_pipes_script_reports_the_materialization_of_its_asset(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """The script runs in a process of its own and reports with `report_asset_materialization`;
-    `run(...)` waits for it, and `get_materialize_result()` hands the asset what was reported."""
+    """The script runs in a process of its own and reports with `report_asset_materialization`,
+    naming no asset; `run(...)` waits for it, and `get_materialize_result()` hands the asset what
+    was reported."""
     users_csv = write(tmp_path / "users.csv", USERS_CSV)
     script = write(
         tmp_path / "count_users.py",
@@ -116,16 +124,16 @@ def test_a_pipes_script_reports_the_materialization_of_its_asset(
     result = dg.materialize([users], resources=pipes, instance=instance)
 
     [event] = result.get_asset_materialization_events()
-    assert event.asset_key == dg.AssetKey("users")
-    assert event.materialization.metadata["dagster/row_count"].value == __
+    assert event.materialization.metadata["dagster/row_count"].value == 3
+    assert event.asset_key == __
 
 
 def test_the_scripts_log_lines_join_the_runs_log_but_its_prints_do_not(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     """`pipes.log` sends a line to Dagster, which keeps it in the run's log beside its own
-    events; `print` writes to the process's output only. (The koans' instance keeps log lines of
-    WARNING and above.)"""
+    events; `print` writes to the process's output only. (The koans' instance is set to keep log
+    lines of WARNING and above; Dagster's default instance keeps every level.)"""
     script = write(
         tmp_path / "check_emails.py",
         """
@@ -190,8 +198,7 @@ def test_a_pipes_script_can_report_the_result_of_a_check(
     result = dg.materialize([users], resources=pipes, instance=instance)
 
     [evaluation] = result.get_asset_check_evaluations()
-    assert evaluation.metadata["missing"].value == ["grace"]
-    assert (evaluation.check_name, evaluation.passed) == __
+    assert (evaluation.passed, evaluation.metadata["missing"].value) == __
 
 
 def test_the_script_knows_which_asset_it_materializes(
@@ -256,11 +263,11 @@ def test_extras_carry_values_to_the_script_as_json(
     assert event.materialization.metadata["received"].value == __
 
 
-def test_a_script_that_exits_non_zero_fails_and_its_report_is_lost(
+def test_a_script_that_exits_non_zero_fails_the_step(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """An exit code other than 0 means failure, whatever the script reported before it exited:
-    the client raises when the process ends, before the asset can return anything."""
+    """An exit code other than 0 means failure: the client raises when the process ends, before
+    the asset returns. This script reported its materialization before it exited."""
     script = write(
         tmp_path / "half_done.py",
         """
@@ -286,7 +293,7 @@ def test_a_script_that_exits_non_zero_fails_and_its_report_is_lost(
     with pytest.raises(___, match="failed with code 3"):
         dg.materialize([users], resources=pipes, instance=instance)
 
-    assert instance.get_latest_materialization_event(users.key) == __  # noqa: E711
+    assert len(instance.fetch_materializations(users.key, limit=1).records) == __
 
 
 def test_an_asset_that_does_not_return_the_pipes_result_fails(
@@ -331,21 +338,21 @@ def test_a_duckdb_resource_connects_assets_to_one_database_file(
             conn.executemany("insert into raw.orders values (?, ?)", [("ada", 40), ("grace", 12)])
 
     @dg.asset(deps=[__])
-    def revenue(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    def daily_revenue(duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as conn:
             conn.execute(
-                "create or replace table revenue as select sum(amount) as total from raw.orders"
+                "create or replace table daily_revenue as select sum(amount) as total"
+                " from raw.orders"
             )
-            (total,) = conn.execute("select total from revenue").fetchone()
+            (total,) = conn.execute("select total from daily_revenue").fetchone()
         return dg.MaterializeResult(metadata={"total": total})
 
     resources = {"duckdb": DuckDBResource(database=str(warehouse))}
-    result = dg.materialize([revenue, orders], resources=resources, instance=instance)
+    result = dg.materialize([daily_revenue, orders], resources=resources, instance=instance)
 
     [_, event] = result.get_asset_materialization_events()
-    assert revenue.dependency_keys == {dg.AssetKey(["raw", "orders"])}
     assert event.materialization.metadata["total"].value == 52
-    assert table_names(warehouse) == [("main", "revenue"), ("raw", "orders")]
+    assert table_names(warehouse) == [("main", "daily_revenue"), ("raw", "orders")]
 
 
 def test_the_duckdb_io_manager_names_each_table_after_its_asset_key(
@@ -416,7 +423,7 @@ def test_a_dataframe_comes_back_from_duckdb_without_its_index(
     assert loaded_index == __
 
 
-def test_materializing_again_replaces_the_rows_of_the_table(
+def test_materializing_again_writes_to_the_same_table(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     """Assets run again all the time: a retry, a backfill, a fix. Here `users` runs twice, and
@@ -586,7 +593,7 @@ def test_dbt_build_materializes_each_model_and_runs_its_tests(
 
     resources = {
         "duckdb": DuckDBResource(database=dg.EnvVar("TINY_SHOP_DUCKDB")),
-        "dbt": dagster_dbt.DbtCliResource(project_dir=tiny_shop),
+        "dbt": dagster_dbt.DbtCliResource(project_dir=tiny_shop, dbt_executable=DBT),
     }
     result = dg.materialize([orders, tiny_shop_models], resources=resources, instance=instance)
 
@@ -631,7 +638,7 @@ def test_a_failing_dbt_test_stops_the_models_downstream(
 
     resources = {
         "duckdb": DuckDBResource(database=dg.EnvVar("TINY_SHOP_DUCKDB")),
-        "dbt": dagster_dbt.DbtCliResource(project_dir=tiny_shop),
+        "dbt": dagster_dbt.DbtCliResource(project_dir=tiny_shop, dbt_executable=DBT),
     }
     with pytest.raises(___):
         dg.materialize([orders, tiny_shop_models], resources=resources, instance=instance)

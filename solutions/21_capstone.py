@@ -3,18 +3,25 @@
 Users -> active users, as a team runs it. Each day is a partition: `users_table` reads the users
 who signed up that day from a real sqlite3 database through a resource, and `active_users` keeps
 the active ones. A partition-aware IO manager stores each day of each asset in a parquet file of
-its own and reports standard metadata. Each asset checks the day it has just built (a separate
-`@dg.asset_check` has no partitions, and would load every day at once); one check is blocking. A
-retry policy tries again when the database is locked, and a freshness policy promises fresh
-active users every morning. A daily schedule and a sensor on an inbox folder start the one asset
-job, and one `dg.Definitions` holds it all. When definitions do not fit together, Dagster raises
-`dg.DagsterInvalidDefinitionError`; a run's bad configuration is a `dg.DagsterInvalidConfigError`.
+its own and reports standard metadata. Each asset checks the day it has just built, in its own
+step (a separate `@dg.asset_check` would need `partitions_def=`, a preview, to see one day only);
+one check is blocking. A retry policy tries again when the database is locked. A freshness policy
+says `active_users` is materialized every morning before 09:00; it judges the latest
+materialization of any day, so a backfill of an old day satisfies it too, and a check on the
+last day that is over, run at 09:00, tells whether that day was built. A daily schedule and a
+sensor on an inbox folder start the refresh job, and one `dg.Definitions` holds it all. When
+definitions do not fit together, Dagster raises `dg.DagsterInvalidDefinitionError`; a run's bad
+configuration is a `dg.DagsterInvalidConfigError`.
 
-What no koan can show happens once deployed: the daemon runs the schedule's and the sensor's
-ticks, launches their runs and evaluates the freshness policy, and both the schedule and the
-sensor start stopped until someone turns them on (or they are declared with a `default_status`
-of RUNNING). The same pipeline is the `dg` project in `capstone/`, which `dg dev` opens in the
+What no koan can show happens once deployed: the daemon runs the schedules' and the sensor's
+ticks, launches their runs and evaluates the freshness policy, and the schedules and the sensor
+start stopped until someone turns them on (or they are declared with a `default_status` of
+RUNNING). The same pipeline is the `dg` project in `capstone/`, which `dg dev` opens in the
 Dagster UI.
+
+Read next:
+- https://docs.dagster.io/guides/build/projects/project-structure/project-overview
+- https://docs.dagster.io/deployment/oss/deployment-options/deploying-dagster-as-a-service
 """
 
 import datetime as dt
@@ -146,19 +153,45 @@ def active_users(
     yield dg.AssetCheckResult(passed=bool(active["active"].all()))
 
 
+@dg.asset_check(asset=active_users, description="The last day that is over has been built.")
+def latest_day_is_built(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    """The freshness policy is met by any day's materialization; this asks about the last day."""
+    day = DAILY.get_last_partition_key()
+    built = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=active_users.key, asset_partitions=[day]), limit=1
+    )
+    return dg.AssetCheckResult(passed=bool(built.records), metadata={"day": day})
+
+
 refresh_users = dg.define_asset_job(
     "refresh_users",
-    selection=[users_table, active_users],
+    # The two assets with the checks they make themselves; the check of the last day runs apart.
+    selection=dg.AssetSelection.assets(users_table, active_users).without_checks()
+    | dg.AssetSelection.checks(*users_table.check_keys, *active_users.check_keys),
     description="Builds one day of users_table and active_users, with their checks.",
+)
+
+check_latest_day = dg.define_asset_job(
+    "check_latest_day",
+    selection=dg.AssetSelection.checks(latest_day_is_built),
+    description="Checks that the last day that is over has been built.",
 )
 
 
 @dg.schedule(target=refresh_users, cron_schedule="0 6 * * *", execution_timezone="Europe/Paris")
 def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Every day at 06:00, Paris time, builds the last day that is over. The day is the run key:
-    should this schedule ask for the same day twice, the daemon launches it once."""
+    """Every day at 06:00, Paris time, builds the last day that is over. The cron makes it daily;
+    the day as run key makes a tick the daemon evaluates again launch no second run."""
     day = DAILY.get_partition_keys(current_time=context.scheduled_execution_time)[-1]
     return dg.RunRequest(run_key=day, partition_key=day)
+
+
+latest_day_by_nine = dg.ScheduleDefinition(
+    name="latest_day_by_nine",
+    target=check_latest_day,
+    cron_schedule="0 9 * * *",
+    execution_timezone="Europe/Paris",
+)
 
 
 @dg.sensor(target=refresh_users, minimum_interval_seconds=30)
@@ -206,8 +239,8 @@ def fires_at_utc(schedule: dg.ScheduleDefinition, starting: str, count: int) -> 
 def test_users_table_reads_one_day_through_the_database_resource(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """`users_table` needs a `UsersDatabase` resource, and reads only the users who signed up on
-    the day its run builds. A run supplies the resource under the key the asset looks it up by."""
+    """`users_table` gets its `UsersDatabase` under the key its parameter names, and asks it for
+    the users who signed up on one day. This run builds 1 May: whom did it read?"""
     create_users_database(tmp_path / "users.db")
 
     database = UsersDatabase(path=str(tmp_path / "users.db"))
@@ -320,8 +353,7 @@ def test_a_retry_policy_tries_a_locked_database_again(
 ) -> None:
     """Another process holds the users database locked, and this run will not wait for it.
     `users_table` has `dg.RetryPolicy(max_retries=2)`: when its step fails, Dagster starts it
-    again as the policy allows, then fails the run. Each new attempt is a restart in the run's
-    events. How many times did `users_table` start?"""
+    again as the policy allows, then fails the run. How many runs did that take?"""
     create_users_database(tmp_path / "users.db")
     resources = pipeline_resources(tmp_path)
     resources["database"] = UsersDatabase(path=str(tmp_path / "users.db"), timeout_seconds=0)
@@ -338,8 +370,8 @@ def test_a_retry_policy_tries_a_locked_database_again(
 
     starts = (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_RESTARTED)
     attempts = [event for event in result.all_events if event.event_type in starts]
-    assert not result.success
-    assert len(attempts) == 3
+    assert (result.success, len(attempts)) == (False, 3)
+    assert len(instance.get_runs()) == 1
 
 
 def test_the_schedule_keeps_six_in_paris_when_the_clocks_change() -> None:
@@ -356,8 +388,8 @@ def test_a_schedule_tick_builds_the_last_day_that_is_over(
 ) -> None:
     """A daily partition exists once its day is over. At its tick on 2 May, 06:00 Paris time,
     `daily_refresh` asks for the last day the partitions hold at that moment. That day is also
-    the run key: the daemon launches at most one run per run key of this schedule, so a tick
-    evaluated twice builds the day once. The cron, not the key, makes the schedule daily."""
+    the run key, which guards this one tick: evaluated again, it launches no second run. Two
+    ticks asking for the same day would launch two: the cron, not the key, makes it daily."""
     defs = dg.Definitions(
         assets=[users_table, active_users],
         schedules=[daily_refresh],
@@ -402,25 +434,27 @@ def test_the_folder_sensor_asks_for_the_day_of_each_new_export(
     assert [request.partition_key for request in second.run_requests] == ["2024-05-03"]
 
 
-def test_a_freshness_policy_is_no_check_a_run_makes(
+def test_the_last_day_is_checked_apart_from_the_freshness_policy(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    """`active_users` carries a `dg.FreshnessPolicy`: materialized every day by 09:00, Paris
-    time, and no earlier than three hours before. A policy is a promise, not a step: once
-    deployed, the daemon compares the asset's last materialization with it and the UI shows it
-    passing or failing, and it never starts a run (the schedule does). Which checks did the run
-    make?"""
+    """Someone backfills 2 May 2024 at 08:00. Once deployed, `active_users`'s freshness policy
+    sees a materialization inside its window and passes: it never asks which day it was. At
+    09:00, `latest_day_by_nine` runs `latest_day_is_built`. What does the check say?"""
     create_users_database(tmp_path / "users.db")
-
-    everything, resources = [users_table, active_users], pipeline_resources(tmp_path)
-    result = dg.materialize(
-        everything, partition_key="2024-05-02", resources=resources, instance=instance
+    defs = dg.Definitions(
+        assets=[users_table, active_users],
+        asset_checks=[latest_day_is_built],
+        jobs=[refresh_users, check_latest_day],
+        resources=pipeline_resources(tmp_path),
     )
 
-    policy = active_users.specs_by_key[active_users.key].freshness_policy
-    assert isinstance(policy, dg.FreshnessPolicy)
-    checks = [evaluation.check_name for evaluation in result.get_asset_check_evaluations()]
-    assert checks == ["names_are_unique", "every_active_user_is_active"]
+    backfill = defs.resolve_job_def("refresh_users")
+    backfill.execute_in_process(partition_key="2024-05-02", instance=instance)
+    at_nine = defs.resolve_job_def("check_latest_day").execute_in_process(instance=instance)
+
+    evaluations = at_nine.get_asset_check_evaluations()
+    assert [e.metadata["day"].value for e in evaluations] == [DAILY.get_last_partition_key()]
+    assert [e.passed for e in evaluations] == [False]
 
 
 def test_validate_loadable_finds_a_schedule_for_a_job_that_is_not_there(tmp_path: Path) -> None:
@@ -446,16 +480,17 @@ def test_one_definitions_holds_the_whole_pipeline(
 ) -> None:
     """Everything in one `dg.Definitions`, as the `dg` project loads it. The export of 2 May
     lands, the sensor asks for a run, and the job it targets runs with the request's tags, which
-    carry the partition. Deployed, the schedule and the sensor start stopped; here the koan plays
-    the daemon."""
+    carry the partition. Deployed, the schedules and the sensor start stopped; here the koan
+    plays the daemon."""
     create_users_database(tmp_path / "users.db")
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / "users_2024-05-02.csv").write_text("name,active\nlinus,1\n")
     resources = pipeline_resources(tmp_path)
     defs = dg.Definitions(
         assets=[users_table, active_users],
-        jobs=[refresh_users],
-        schedules=[daily_refresh],
+        asset_checks=[latest_day_is_built],
+        jobs=[refresh_users, check_latest_day],
+        schedules=[daily_refresh, latest_day_by_nine],
         sensors=[new_exports],
         resources=resources,
     )

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NO_NETWORK = "http://127.0.0.1:9"  # `dbt --version` asks pypi.org; a refusing proxy stops it
 
 DEFINITIONS = """
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -25,6 +26,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 project = DbtProject(Path(__file__).resolve().parents[2] / "tiny_shop")
 project.prepare_if_dev()
+DBT = Path(sys.executable).parent / "dbt"  # the dbt beside this Python, whatever PATH holds
 
 
 @dbt_assets(manifest=project.manifest_path, project=project)
@@ -33,7 +35,8 @@ def tiny_shop_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 
 
 defs = dg.Definitions(
-    assets=[tiny_shop_models], resources={"dbt": DbtCliResource(project_dir=project)}
+    assets=[tiny_shop_models],
+    resources={"dbt": DbtCliResource(project_dir=project, dbt_executable=DBT)},
 )
 """
 
@@ -58,7 +61,12 @@ def project(tmp_path: Path) -> Path:
 
 
 def run(command: list[str], project: Path) -> subprocess.CompletedProcess[str]:
-    """A Dagster command in the project, with a temporary HOME and DAGSTER_HOME, offline."""
+    """A Dagster command in the project, with a temporary HOME and DAGSTER_HOME, offline.
+
+    `PATH` holds the venv's `bin`, as an activated venv's does: `prepare_if_dev()` parses with a
+    `DbtCliResource` of Dagster's own, which looks `dbt` up on `PATH`. The project is not
+    installed, so `src` goes on `PYTHONPATH`.
+    """
     home = project.parent / "home"
     env = environment(
         write_home(home / "dagster_home"),

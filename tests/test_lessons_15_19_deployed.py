@@ -9,7 +9,11 @@ it on a temporary `DAGSTER_HOME`:
 - a policy judges by when the materialization happened, while the superseded freshness check
   trusts `dagster/last_updated_timestamp`;
 - a freshness check runs when its sensor launches a run for it; a sensor built by
-  `build_sensor_for_freshness_checks` is stopped unless switched on.
+  `build_sensor_for_freshness_checks` is stopped unless switched on;
+- on a partitioned asset, a policy judges the latest materialization of any partition: a day of
+  2024 materialized now makes a daily asset "fresh";
+- a partitioned check (`@dg.asset_check(partitions_def=...)`) runs in a real run of one
+  partition, started by the `dagster` CLI, and its result is recorded against that partition.
 
 Lesson 15 makes no claim that differs once deployed: a multi-asset is one step and a graph
 asset's ops are steps, in-process or not, and its koans say nothing about processes.
@@ -20,6 +24,7 @@ start, since a freshness check is evaluated only inside a run.
 """
 
 import importlib.util
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +33,7 @@ from types import ModuleType
 
 import dagster as dg
 import pytest
-from daemon import Site
+from daemon import VENV_BIN, Site
 
 # Runs launch as soon as the sensor asks, without waiting in the queue (nothing here is about the
 # queue), and a code server slow to start on a busy machine is waited for.
@@ -79,6 +84,21 @@ def never_materialized() -> None: ...
 def without_policy() -> None: ...
 
 
+DAILY = dg.DailyPartitionsDefinition(start_date="2024-05-01")
+SIGNUPS = {"2024-05-01": ["ada", "grace"], "2024-05-02": ["linus", "ada"]}
+
+
+# Only 2 May is materialized (by the test, through the CLI): a day of 2024, long over.
+@dg.asset(partitions_def=DAILY, freshness_policy=HOURLY)
+def signups(context: dg.AssetExecutionContext) -> list[str]:
+    return SIGNUPS[context.partition_key]
+
+
+@dg.asset_check(asset=signups, partitions_def=DAILY)
+def no_one_signs_up_twice(signups: list[str]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=len(set(signups)) == len(signups), metadata={"seen": signups})
+
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", dg.SupersessionWarning)
     watched = dg.build_last_update_freshness_checks(
@@ -96,16 +116,17 @@ with warnings.catch_warnings():
 
 # One process per run instead of one more per step: the claims are not about executors.
 defs = dg.Definitions(
-    assets=[users, stale, aging, never_materialized, without_policy],
-    asset_checks=[*watched, *unwatched],
+    assets=[users, stale, aging, never_materialized, without_policy, signups],
+    asset_checks=[*watched, *unwatched, no_one_signs_up_twice],
     sensors=[switched_on, left_stopped],
     executor=dg.in_process_executor,
 )
 '''
 
-ASSETS = ("users", "stale", "aging", "never_materialized", "without_policy")
+ASSETS = ("users", "stale", "aging", "never_materialized", "without_policy", "signups")
 WATCHED = dg.AssetCheckKey(dg.AssetKey("users"), "freshness_check")
 UNWATCHED = dg.AssetCheckKey(dg.AssetKey("without_policy"), "freshness_check")
+PARTITIONED = dg.AssetCheckKey(dg.AssetKey("signups"), "no_one_signs_up_twice")
 WAIT_SECONDS = 180  # daemon, code server and a run's process start; slow on a busy machine
 
 
@@ -152,6 +173,32 @@ def materialized_two_hours_ago(instance: dg.DagsterInstance, name: str) -> None:
     instance.report_dagster_event(event, RUNLESS_RUN_ID, timestamp=time.time() - 2 * 60 * 60)
 
 
+def materialize_with_the_cli(site: Site, selection: str, partition: str) -> None:
+    """A real run of one partition, in a process of its own, as `dagster asset materialize` runs
+    it on the site's instance."""
+    command = [
+        str(VENV_BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-f",
+        "project.py",
+        "--select",
+        selection,
+        "--partition",
+        partition,
+    ]
+    done = subprocess.run(
+        command,
+        cwd=site.folder,
+        env=site.environment(),
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
 def load_project(path: Path) -> ModuleType:
     """Import the project file as the daemon's code server does, to materialize its assets."""
     spec = importlib.util.spec_from_file_location("freshness_project", path)
@@ -170,6 +217,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     dg.materialize([project.users, project.without_policy], instance=instance)
     for name in ("stale", "aging"):
         materialized_two_hours_ago(instance, name)
+    materialize_with_the_cli(site, "signups", "2024-05-02")
     deployed = Deployment(instance, project, {}, 0)
     deployed.states_before_the_daemon = deployed.states()
     deployed.requested_before_the_daemon = deployed.requested_by_freshness_passed()
@@ -211,6 +259,7 @@ def test_the_daemon_evaluates_every_freshness_policy_without_a_sensor(
         "aging": "WARN",
         "never_materialized": "UNKNOWN",
         "without_policy": "NOT_APPLICABLE",
+        "signups": "PASS",
     }
 
 
@@ -245,3 +294,24 @@ def test_freshness_checks_run_only_when_their_sensor_launches_them(
         deployment.instance.get_runs(dg.RunsFilter(tags={"dagster/sensor_name": "left_stopped"}))
         == []
     )
+
+
+def test_an_old_partition_materialized_now_makes_a_partitioned_asset_fresh(
+    deployment: Deployment,
+) -> None:
+    """`signups` has only 2 May 2024, materialized a moment ago, and no day since: its one-hour
+    policy passes all the same, as the latest partition is never asked about."""
+    materialized = deployment.instance.get_materialized_partitions(dg.AssetKey("signups"))
+    assert materialized == {"2024-05-02"}
+    assert deployment.states()["signups"] == "PASS"
+
+
+def test_a_partitioned_check_runs_in_the_run_of_its_partition(deployment: Deployment) -> None:
+    """The CLI's run of 2 May ran the check on 2 May's output alone: Ada's sign-up of 1 May is
+    not in what it saw, so it passed, and its result names the partition."""
+    record = deployment.instance.get_latest_asset_check_evaluation_record(PARTITIONED)
+    assert record is not None and record.event is not None
+    evaluation = record.event.asset_check_evaluation
+    assert evaluation is not None
+    assert (evaluation.partition, evaluation.passed) == ("2024-05-02", True)
+    assert evaluation.metadata["seen"].value == ["linus", "ada"]

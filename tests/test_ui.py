@@ -82,6 +82,8 @@ def test_dg_dev_serves_the_capstones_assets_checks_schedule_and_sensor(tmp_path:
         "DAGSTER_KOANS_CAPSTONE_DIR": str(tmp_path / "capstone"),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+    if "PYTHONPATH" in os.environ:  # a checkout other than the installed one, under test
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     log = (tmp_path / "dg_dev.log").open("w")
     server = subprocess.Popen(
         [str(dg_cli), "dev", "--host", "127.0.0.1", "--port", str(port)],
@@ -114,25 +116,31 @@ def test_dg_dev_serves_the_capstones_assets_checks_schedule_and_sensor(tmp_path:
     assert sorted(assets) == ["active_users", "users_table"]
     assert all(node["isPartitioned"] for node in assets.values())
     checks = {
-        key: [(c["name"], c["blocking"]) for c in node["assetChecksOrError"]["checks"]]
+        key: sorted((c["name"], c["blocking"]) for c in node["assetChecksOrError"]["checks"])
         for key, node in assets.items()
     }
     assert checks == {
         "users_table": [("names_are_unique", True)],
-        "active_users": [("every_active_user_is_active", False)],
+        "active_users": [("every_active_user_is_active", False), ("latest_day_is_built", False)],
     }
     assert assets["active_users"]["internalFreshnessPolicy"] == {
         "deadlineCron": "0 9 * * *",
         "timezone": "Europe/Paris",
     }
-    # Deployed, a schedule and a sensor start stopped until someone turns them on.
-    assert repository["schedules"] == [
+    # Deployed, schedules and sensors start stopped until someone turns them on.
+    assert sorted(repository["schedules"], key=lambda schedule: schedule["name"]) == [
         {
             "name": "daily_refresh",
             "cronSchedule": "0 6 * * *",
             "executionTimezone": "Europe/Paris",
             "scheduleState": {"status": "STOPPED"},
-        }
+        },
+        {
+            "name": "latest_day_by_nine",
+            "cronSchedule": "0 9 * * *",
+            "executionTimezone": "Europe/Paris",
+            "scheduleState": {"status": "STOPPED"},
+        },
     ]
     assert repository["sensors"] == [{"name": "new_exports", "sensorState": {"status": "STOPPED"}}]
     assert (tmp_path / "capstone" / "users.db").exists()  # made where it was told to
