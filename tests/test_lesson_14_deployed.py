@@ -119,7 +119,7 @@ def test_dg_check_defs_exits_1_on_a_schedule_for_a_missing_job_and_0_once_it_loa
     passed = run_dg(shop, "check", "defs")
 
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert 'ScheduleDefinition "daily" targets job "signups_job"' in failed.stderr
+    assert 'ScheduleDefinition "daily" targets job "signups_job"' in failed.stdout + failed.stderr
     assert passed.returncode == 0, passed.stdout + passed.stderr
 
 
