@@ -5,8 +5,8 @@ arguments, a context from `dg.build_asset_context(partition_key=..., resources=.
 resource either inside that context or as a keyword argument, never both: Dagster refuses the
 pair with `dg.DagsterInvalidInvocationError`. Such a call runs no IO manager and records nothing.
 
-A resource is where a test swaps the outside world for a stand-in. Dagster hands a resource that
-is not a `dg.ConfigurableResource` to the asset as it is, so a `unittest.mock.MagicMock` is
+A resource is where a test swaps the outside world for a stand-in. Dagster hands an object that
+is not one of its own resource types to the asset as it is, so a `unittest.mock.MagicMock` is
 accepted, and answers any call, even one the real class would reject. A mock that copies the
 class, `mock.create_autospec(SignupsApi, instance=True)`, looks like a `ConfigurableResource` to
 Dagster, which then asks it how to build itself and gets mocks back: refused, with
@@ -38,9 +38,9 @@ selection.
 
 A deployment serves code locations. Each location is one `dg.Definitions`, loaded in a process
 of its own from its own Python environment; a workspace (`workspace.yaml`, or a `dg` workspace)
-lists several. Names are unique within a location only. Reloading a location restarts its
-process alone: the others keep the code they loaded, and one that fails to load leaves the rest
-running.
+lists several. A job, schedule or sensor name must be unique within its location, and two
+locations may each have their own `nightly` job. Reloading a location restarts its process
+alone: the others keep the code they loaded, and one that fails to load leaves the rest running.
 
 Read next:
 - https://docs.dagster.io/guides/test/unit-testing-assets-and-ops
@@ -432,17 +432,19 @@ def test_a_selection_string_is_the_python_selection_written_as_text() -> None:
 
 
 def test_one_code_location_is_one_namespace() -> None:
-    """Two teams' definitions merged into one code location must not share an asset key. Kept as
-    two locations of one workspace, each loads on its own, in its own process."""
+    """Two teams each call their job `nightly`. Merged into one code location, the two names
+    collide; kept as two locations of one workspace, each loads on its own, in its own process."""
 
-    @dg.asset(group_name="marketing")
+    @dg.asset
     def signups() -> None: ...
 
-    @dg.asset(name="signups", group_name="billing")
-    def billing_signups() -> None: ...
+    @dg.asset
+    def invoices() -> None: ...
 
-    marketing = dg.Definitions(assets=[signups])
-    billing = dg.Definitions(assets=[billing_signups])
+    nightly_signups = dg.define_asset_job("nightly", selection=[signups])
+    nightly_invoices = dg.define_asset_job("nightly", selection=[invoices])
+    marketing = dg.Definitions(assets=[signups], jobs=[nightly_signups])
+    billing = dg.Definitions(assets=[invoices], jobs=[nightly_invoices])
     dg.Definitions.validate_loadable(marketing)
     dg.Definitions.validate_loadable(billing)
 

@@ -2,10 +2,11 @@
 
 The lesson says that `dg check defs` exits with status 1 on a schedule naming a missing job and 0
 on a project that loads; that `dg list defs --json` reports an asset given no group in the group
-`default`; that the CLI reads the same selection strings as `dg.AssetSelection.from_string`; that
-an instance from `dg.instance_for_test()` keeps its runs where another process reads them; and
-that in a workspace of several code locations, a location that fails to load leaves the others
-loaded, and reloading one location leaves the others with the code they loaded. The last two are
+`default`; that `dg list defs --assets` and `dg launch --assets` read the same selection strings
+as `dg.AssetSelection.from_string`; that an instance from `dg.instance_for_test()` keeps its runs
+where another process reads them; and that in a workspace of several code locations, two
+locations may each have a job of the same name, a location that fails to load leaves the others
+loaded, and reloading one location leaves the others with the code they loaded. The workspace is
 checked on a real `dagster-webserver` (loopback only) through its GraphQL API, as the UI asks it.
 """
 
@@ -100,7 +101,7 @@ def run_dg(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,  # a loaded CI machine; a few seconds on a quiet one
+        timeout=600,  # `dg launch` took minutes on a loaded machine; seconds on a quiet one
         check=False,
     )
 
@@ -157,6 +158,21 @@ def test_the_cli_reads_a_selection_string_as_asset_selection_from_string_does(
     assert by_cli  # every string above selects something: the comparison says something
 
 
+def test_dg_launch_materializes_what_a_selection_string_selects(shop: Path) -> None:
+    import dagster as dg
+
+    launched = run_dg(shop, "launch", "--assets", "key:signups+1")
+    assert launched.returncode == 0, launched.stdout + launched.stderr
+
+    with dg.DagsterInstance.from_config(str(shop / "dagster_home")) as instance:
+        materialized = sorted(
+            key
+            for key in ("daily_signups", "orders", "signups", "weekly_signups")
+            if instance.get_latest_materialization_event(dg.AssetKey(key)) is not None
+        )
+    assert materialized == ["daily_signups", "signups"]
+
+
 def test_an_instance_for_test_keeps_its_runs_where_another_process_reads_them() -> None:
     import dagster as dg
 
@@ -192,10 +208,13 @@ load_from:
 
 
 def location_py(*assets: str) -> str:
-    """The file of a code location: one `dg.Definitions` holding an asset of each name."""
+    """The file of a code location: one `dg.Definitions` holding an asset of each name, and a
+    job named `nightly` that materializes them all."""
     functions = "".join(f"\n\n@dg.asset\ndef {asset}() -> None: ...\n" for asset in assets)
     listed = ", ".join(assets)
-    return f"import dagster as dg\n{functions}\n\ndefs = dg.Definitions(assets=[{listed}])\n"
+    job = f'dg.define_asset_job("nightly", selection=[{listed}])'
+    definitions = f"dg.Definitions(assets=[{listed}], jobs=[{job}])"
+    return f"import dagster as dg\n{functions}\n\ndefs = {definitions}\n"
 
 
 BROKEN_PY = "import a_package_this_location_never_installed\n"
@@ -209,7 +228,9 @@ LOCATIONS_QUERY = """
         loadStatus
         locationOrLoadError {
           __typename
-          ... on RepositoryLocation { repositories { assetNodes { assetKey { path } } } }
+          ... on RepositoryLocation {
+            repositories { jobs { name } assetNodes { assetKey { path } } }
+          }
           ... on PythonError { message }
         }
       }
@@ -237,7 +258,8 @@ def ask(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[s
 
 def locations(url: str) -> dict[str, Any] | None:
     """Each location's name -> its asset names (sorted), or the message of the error that kept
-    it from loading; None while the webserver does not answer or a location is still loading."""
+    it from loading; None while the webserver does not answer or a location is still loading.
+    Under the key `(name, "jobs")`, the names of the location's own jobs."""
     try:
         entries = ask(url, LOCATIONS_QUERY)["data"]["workspaceOrError"]["locationEntries"]
     except (urllib.error.URLError, ConnectionError):
@@ -250,8 +272,11 @@ def locations(url: str) -> dict[str, Any] | None:
         if loaded["__typename"] == "PythonError":
             found[entry["name"]] = loaded["message"]
         else:
-            nodes = [node for repo in loaded["repositories"] for node in repo["assetNodes"]]
+            repos = loaded["repositories"]
+            nodes = [node for repo in repos for node in repo["assetNodes"]]
             found[entry["name"]] = sorted("/".join(node["assetKey"]["path"]) for node in nodes)
+            jobs = [job["name"] for repo in repos for job in repo["jobs"]]
+            found[(entry["name"], "jobs")] = [name for name in jobs if not name.startswith("__")]
     return found
 
 
@@ -287,6 +312,8 @@ def test_a_workspace_reloads_one_location_and_leaves_the_others_as_they_were(
         after = wait_for("marketing to reload", reloaded_marketing, WAIT_SECONDS, log, server)
 
     assert before["marketing"] == ["signups"] and before["billing"] == ["invoices"]
+    # Each location has a job named `nightly`: names are unique within a location only.
+    assert before[("marketing", "jobs")] == before[("billing", "jobs")] == ["nightly"]
     assert "a_package_this_location_never_installed" in before["broken"]
     assert reloaded["__typename"] == "WorkspaceLocationEntry"
     assert after["marketing"] == ["leads", "signups"]
