@@ -66,6 +66,8 @@ import pytest
 from dagster_koans import __, ___
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-05-01")
+# Instances the koans make log only warnings and send no usage statistics.
+QUIET = {"python_logs": {"python_log_level": "WARNING"}, "telemetry": {"enabled": False}}
 # The `dg` command installed beside this Python, never whichever one PATH finds first.
 DG = Path(sys.executable).parent / "dg"
 
@@ -311,7 +313,9 @@ def test_a_subclass_double_fails_where_the_real_resource_would(
         )
 
 
-def test_materialize_to_memory_keeps_every_output_in_memory(tmp_path: Path) -> None:
+def test_materialize_to_memory_keeps_every_output_in_memory(
+    instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
     """`dg.materialize_to_memory` runs assets with an in-memory IO manager in place of every one
     they name, so a test needs none of them. It refuses to be handed one."""
 
@@ -323,7 +327,7 @@ def test_materialize_to_memory_keeps_every_output_in_memory(tmp_path: Path) -> N
     def total_signups(daily_signups: pd.DataFrame) -> int:
         return int(daily_signups["signups"].sum())
 
-    result = dg.materialize_to_memory([daily_signups, total_signups])
+    result = dg.materialize_to_memory([daily_signups, total_signups], instance=instance)
 
     assert result.asset_value("total_signups") == 8
     warehouse = ParquetFiles(folder=str(tmp_path))
@@ -341,11 +345,11 @@ def test_an_instance_for_test_lives_on_disk_as_a_deployment_does() -> None:
     def signup_count() -> int:
         return 3
 
-    with dg.instance_for_test() as on_disk:
+    with dg.instance_for_test(overrides=QUIET) as on_disk:
         dg.materialize([signup_count], instance=on_disk)
         with dg.DagsterInstance.get() as other_process_view:
             seen_on_disk = other_process_view.get_runs_count()
-    with dg.DagsterInstance.ephemeral() as in_memory:
+    with dg.DagsterInstance.ephemeral(settings=QUIET) as in_memory:
         dg.materialize([signup_count], instance=in_memory)
         with dg.DagsterInstance.from_config(in_memory.root_directory) as its_folder_opened:
             seen_in_memory = its_folder_opened.get_runs_count()
