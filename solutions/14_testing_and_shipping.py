@@ -26,11 +26,12 @@ Shipping is loading. A test loads the project's own definitions as Dagster would
 project, `tree = dg.ComponentTree.for_project(root)` and `tree.build_defs(tree.defs_module_path)`
 build the defs folder (what `dg.load_from_defs_folder` builds, without the catalogue of every
 installed component type it adds for the UI); the older `dg.components.load_defs(module)` still
-works but warns that it is deprecated. In CI,
-`dg check defs` loads the project and exits with status 1 when a definition is broken;
-`dg list defs --json` prints what was loaded, for a script to check. An asset given no
-`group_name` lands in the group named `default`. Assets are chosen by selection strings, the
-same syntax in the UI's search box, `dg launch --assets`, `dg list defs --assets`, YAML and
+works but warns that it is deprecated. In CI, `dg check defs` loads the project and exits with
+status 1 when a definition is broken; `dg list defs --json` prints what was loaded, for a script
+to check. An asset given no `group_name` lands in the group named `default`.
+
+Assets are chosen by selection strings, one syntax for the UI's asset views, `dg launch --assets`,
+`dg list defs --assets`, the `target:` of a component's post-processing in `defs.yaml`, and
 `dg.define_asset_job(selection=...)`: `key:signups`, `group:marts`, `tag:team=analytics`,
 `kind:duckdb`, `+` before or after a filter for upstream or downstream (`+1` for one layer),
 joined with `and`, `or`, `not`. `dg.AssetSelection.from_string` reads one into the Python API's
