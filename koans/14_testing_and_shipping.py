@@ -93,18 +93,6 @@ class SignupsApi(dg.ConfigurableResource):
         raise ConnectionError(f"the koans never call {self.base_url}")
 
 
-class ParquetFiles(dg.ConfigurableIOManager):
-    """Stores each output as a parquet file named after its asset, in `folder`."""
-
-    folder: str
-
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
-        obj.to_parquet(Path(self.folder) / f"{context.asset_key.to_user_string()}.parquet")
-
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
-        return pd.read_parquet(Path(self.folder) / f"{context.asset_key.to_user_string()}.parquet")
-
-
 @dg.asset(partitions_def=DAILY)
 def signups(
     context: dg.AssetExecutionContext, signups_api: SignupsApi, database: SqliteDatabase
@@ -113,7 +101,7 @@ def signups(
     day = context.partition_key
     database.execute("create table if not exists signups (day text, name text)")
     database.execute("delete from signups where day = ?", day)
-    for name in signups_api.fetch_new_signups(day):  # the service's method is `fetch_signups`
+    for name in signups_api.fetch_new_signups(day):  # a slip: the method is `fetch_signups`
         database.execute("insert into signups values (?, ?)", day, name)
 
 
@@ -331,7 +319,7 @@ def test_materialize_to_memory_keeps_every_output_in_memory(
     result = dg.materialize_to_memory([daily_signups, total_signups], instance=instance)
 
     assert result.asset_value("total_signups") == 8
-    warehouse = ParquetFiles(folder=str(tmp_path))
+    warehouse = dg.FilesystemIOManager(base_dir=str(tmp_path))
     with pytest.raises(___):
         dg.materialize_to_memory([daily_signups], resources={"warehouse": warehouse})
 
