@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import DAGSTER_LESSON, screen, solve, write_lesson
+from conftest import DAGSTER_LESSON, fill, junit_properties, screen, solve, write_lesson
 
 
 def lines(result: pytest.RunResult) -> list[str]:
@@ -21,11 +21,6 @@ def text(result: pytest.RunResult) -> str:
 
 def screen_lines(result: pytest.RunResult) -> list[str]:
     return [line for line in lines(result) if line.strip()]
-
-
-def fill(project: pytest.Pytester, stem: str, old: str, new: str) -> None:
-    koan = project.path / "koans" / f"{stem}.py"
-    koan.write_text(koan.read_text().replace(old, new))
 
 
 def test_a_koan_that_never_returns_is_stopped_and_the_run_goes_on(
@@ -149,15 +144,24 @@ def test_a_koan_that_exits_prints_or_moves_around_leaves_the_next_koan_alone(
 
 
 @pytest.mark.parametrize(
-    "misuse",
-    ["__ = 2", "total += __", "[x for x in __]", "assert __", "assert total == __()", "__.x = 1"],
+    ("misuse", "refused"),
+    [
+        ("total += __", True),
+        ("[x for x in __]", True),
+        ("assert __", True),
+        ("assert total == __()", True),
+        ("__.x = 1", True),
+        ("__ = 2", False),  # no use: a new name that hides the blank, found in the source
+    ],
 )
 def test_any_use_of_an_empty_blank_is_a_blank_still_empty(
-    two_lessons: pytest.Pytester, misuse: str
+    two_lessons: pytest.Pytester, misuse: str, refused: bool
 ) -> None:
     fill(two_lessons, "01_arithmetic", "assert total == __", misuse)
-    result = two_lessons.runpytest("koans/", "--koans-fresh")
+    result = two_lessons.runpytest("koans/", "--koans-fresh", "--junitxml=out.xml")
     assert "The blank on line 9 is still empty." in text(result)
+    adding = junit_properties(two_lessons.path / "out.xml")["test_adding"]
+    assert (adding["koan"], adding["blank_reason"]) == ("blank", "used" if refused else "source")
 
 
 # Dagster runs in a subprocess: pytester's in-process runs forget imported modules between
