@@ -69,7 +69,7 @@ def render_screen(
     done = standing.just_completed()
     if done is not None and not quiet:
         parts.append(render_compare_prompt(console, command, done))
-    parts.append(render_panel(console, standing, current))
+    parts.append(render_panel(console, standing, current, command))
     parts.append(render_next_step(console, standing, current, command, hint))
     return Group(*parts)
 
@@ -163,13 +163,18 @@ def render_compare_prompt(console: Console, command: str, lesson: Lesson) -> Ren
     return Group(text, Text())
 
 
-def render_panel(console: Console, standing: Standing, koan: Koan) -> RenderableType:
+def typed(command: str, name: str) -> str:
+    """A file of the track folder as the learner types it where they ran pytest (`command`)."""
+    return name if command == "." else f"{command.rstrip('/')}/{name}"
+
+
+def render_panel(console: Console, standing: Standing, koan: Koan, command: str) -> RenderableType:
     """The current koan: its docstring, the lines around the spot to look at, marked."""
     g = glyphs(console)
     verdict = standing.verdict(koan)
     scanned = standing.files.get(koan.lesson)
     source = scanned.function(koan.name) if scanned and not scanned.error else None
-    location = f"{standing.track}/{koan.lesson}.py"
+    location = typed(command, f"{koan.lesson}.py")
     line = verdict.line or (source.first_line if source else None)
     title = f"{location}:{line}" if line else location
     body: list[RenderableType] = [Text(koan.docstring.split("\n\n")[0].replace("\n", " "))]
@@ -239,9 +244,9 @@ def outcome_style(verdict: Verdict) -> str:
     return "green" if verdict.resolved else "red"
 
 
-def describe(verdict: Verdict, koan: Koan, standing: Standing) -> list[str]:
-    """What happened to the koan, in plain words."""
-    file = f"{standing.track}/{koan.lesson}.py"
+def describe(verdict: Verdict, koan: Koan, command: str) -> list[str]:
+    """What happened to the koan, in plain words (`command`: the track folder as typed)."""
+    file = typed(command, f"{koan.lesson}.py")
     outcome, line = verdict.outcome, verdict.line
     if outcome is Outcome.BLANK:
         return [f"The blank on line {line} is still empty."]
@@ -276,7 +281,7 @@ def render_next_step(
     console: Console, standing: Standing, koan: Koan, command: str, hint: bool
 ) -> RenderableType:
     verdict = standing.verdict(koan)
-    lines = describe(verdict, koan, standing)
+    lines = describe(verdict, koan, command)
     text = Text()
     for index, line in enumerate(lines):
         text.append(f"  {line}\n", style="bold" if index == 0 else "")

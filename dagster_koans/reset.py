@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_koans.path import Lesson
+from dagster_koans.path import Lesson, at_line, describe_error, scan_file
 
 STATE_FOLDER = ".koans"  # the one git-ignored folder at the root for what the plugin keeps
 SHIPPED = "solutions/shipped_blanks.json"
@@ -105,6 +105,13 @@ def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[pytest.Ex
             f"{SHIPPED} is missing or changed."
         )
     file, solution = root / relative, root / "solutions" / lesson.filename
+    broken = scan_file(solution).error
+    if broken is not None:
+        return pytest.ExitCode.USAGE_ERROR, (
+            f"Cannot rebuild {relative} as shipped: solutions/{lesson.filename}{at_line(broken)} "
+            f"does not parse ({describe_error(broken)}). Undo what was typed there, then run "
+            "this again."
+        )
     target = file.resolve()
     if (root / "solutions").resolve() in target.parents or same_file(file, solution):
         where = os.path.relpath(target, root) if file.is_symlink() else solution.relative_to(root)

@@ -46,7 +46,7 @@ def test_the_panel_marks_the_blank_line_with_boxes_on_a_terminal() -> None:
     standing.files["03_op_config"] = scan_source(SOURCE)
     standing.verdicts[koan.key] = Verdict(Outcome.BLANK, 10)
     console = terminal()
-    assert drawn(console, render_panel(console, standing, koan)) == (
+    assert drawn(console, render_panel(console, standing, koan, "koans/")) == (
         "╭─ koans/03_op_config.py:10 ── test_an_op_reads_a_config_c─╮\n"
         "│ An op declares its run-time settings as a Config class   │\n"
         "│ parameter.                                               │\n"
