@@ -13,16 +13,15 @@ from pathlib import Path
 import pytest
 
 from dagster_koans.path import LearningPath, Lesson
+from dagster_koans.track import TRACKS, Track
 
-TRACKS = ("koans", "solutions")
 DEFAULT_TIMEOUT = 5.0
 ONCE_ONLY = ("reset", "yes", "compare", "hint", "collectonly")  # refused with --watch
 
 
 @dataclass(frozen=True)
 class KoansOptions:
-    root: Path
-    track: str  # "koans" or "solutions": the folder every argument lies in
+    track: Track  # `koans/` or `solutions/`: the folder every argument lies in
     invocation_dir: Path
     targets: tuple[Path, ...]  # what the arguments name, without any `::koan` part
     named: frozenset[tuple[str, str]]  # (lesson stem, koan name) named by a `file::koan` id
@@ -37,19 +36,23 @@ class KoansOptions:
     tracebacks: bool  # the learner chose a --tb style: pytest's tracebacks stay
 
     @property
+    def root(self) -> Path:
+        return self.track.root
+
+    @property
     def narrowed(self) -> bool:
         """True when the run picks koans by name, not whole lessons."""
         return self.keyword or bool(self.named)
 
     def covers(self, stem: str) -> bool:
         """True when an argument names the lesson's file or a folder holding it."""
-        file = self.root / self.track / f"{stem}.py"
+        file = self.track.file(stem)
         return any(target == file or target in file.parents for target in self.targets)
 
     @property
     def command(self) -> str:
         """The track folder as the learner would type it from where they ran pytest."""
-        folder = self.root / self.track
+        folder = self.track.folder
         try:
             relative = folder.relative_to(self.invocation_dir)
         except ValueError:
@@ -63,7 +66,7 @@ def arg_targets(config: pytest.Config) -> tuple[Path, ...]:
     )
 
 
-def chosen_track(config: pytest.Config) -> str | None:
+def chosen_track(config: pytest.Config) -> Track | None:
     """The folder of the run, when every argument lies in `koans/` or in `solutions/`."""
     refuse_another_rootdir(config)
     tracks = set()
@@ -80,7 +83,7 @@ def chosen_track(config: pytest.Config) -> str | None:
             "run koans/ or solutions/, not both at once: their files share names, so pytest "
             "cannot import them in one run."
         )
-    return tracks.pop() if tracks else None
+    return Track(config.rootpath, tracks.pop()) if tracks else None
 
 
 def refuse_another_rootdir(config: pytest.Config) -> None:
@@ -113,7 +116,7 @@ def read_timeout(config: pytest.Config) -> float | None:
     return seconds or None
 
 
-def read_options(config: pytest.Config, track: str, path: LearningPath) -> KoansOptions:
+def read_options(config: pytest.Config, track: Track, path: LearningPath) -> KoansOptions:
     """Read and check the options of a koans run; raise a usage error naming what is wrong."""
     wanted = config.getoption("compare")
     compare = path.lesson(wanted) if wanted is not None else None
@@ -134,7 +137,6 @@ def read_options(config: pytest.Config, track: str, path: LearningPath) -> Koans
             named.add((Path(file).stem, name.split("[")[0].split("::")[0]))
     fresh = bool(config.getoption("koans_fresh"))
     return KoansOptions(
-        root=config.rootpath,
         track=track,
         invocation_dir=config.invocation_params.dir,
         targets=arg_targets(config),
@@ -144,7 +146,7 @@ def read_options(config: pytest.Config, track: str, path: LearningPath) -> Koans
         compare=compare,
         spoilers=bool(config.getoption("spoilers")),
         fresh=fresh,
-        trust_history=track == "koans" and not fresh and not os.environ.get("CI"),
+        trust_history=track.name == "koans" and not fresh and not os.environ.get("CI"),
         timeout=read_timeout(config),
         collect_only=bool(config.getoption("collectonly")),
         # --tb given anywhere: the command line, PYTEST_ADDOPTS, the ini file's addopts

@@ -1,34 +1,16 @@
-"""The pytest plugin: its options, and one `KoansRun` registered for a run of the lessons.
+"""The pytest plugin: its options, and the parts of a run registered for a run of the lessons.
 
-Like pytest's own `stepwise` and `cacheprovider`, the work is done by a plugin object that is
+Like pytest's own `stepwise` and `cacheprovider`, the work is done by plugin objects that are
 registered in `pytest_configure` only for a run of `koans/` or `solutions/` (see `run.py`). The
 project's own tests, and any run with `--koans-off`, are plain pytest.
 """
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
-from types import FrameType
-
 import pytest
 
 from dagster_koans.options import DEFAULT_TIMEOUT, chosen_track, read_options, refuse_with_watch
 from dagster_koans.path import load_path
-
-PLUGIN_NAME = "dagster-koans-run"
-
-
-def interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
-    """Ctrl-C before pytest's session starts: pytest itself would print a traceback."""
-    sys.stderr.write("\nInterrupted while pytest was starting. Run it again when ready.\n")
-    raise SystemExit(2)
-
-
-if threading.current_thread() is threading.main_thread():
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, interrupted_while_starting)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,9 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    """`--watch` and `--reset NN` act instead of a plain run. From here pytest handles Ctrl-C."""
-    if signal.getsignal(signal.SIGINT) is interrupted_while_starting:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    """`--watch` and `--reset NN` act instead of a plain run."""
     if config.getoption("watch"):
         refuse_with_watch(config)
         from dagster_koans.watch import watch
@@ -94,13 +74,12 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("koans_off"):
+    from dagster_koans.run import PLUGIN_NAME, register_run
+
+    if config.getoption("koans_off") or config.pluginmanager.is_blocked(PLUGIN_NAME):
         return
     track = chosen_track(config)
     if track is None:
         return
     path = load_path(config.rootpath)
-    options = read_options(config, track, path)
-    from dagster_koans.run import KoansRun
-
-    config.pluginmanager.register(KoansRun(config, options, path), PLUGIN_NAME)
+    register_run(config, read_options(config, track, path), path)

@@ -6,7 +6,6 @@ NO_COLOR, so the same functions serve both and tests can read the text exactly.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -17,12 +16,12 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from dagster_koans.blanks import blank_spans
 from dagster_koans.path import Koan, Lesson
 from dagster_koans.progress import Standing
 from dagster_koans.verdict import Outcome, Verdict, shorten
 
 BAR_WIDTH = 40
-BLANK = re.compile(r"(?<![\w])_{2,3}(?![\w])")
 MAX_OUTPUT_LINES = 12
 CONTEXT_BEFORE, CONTEXT_AFTER = 8, 2
 
@@ -89,7 +88,7 @@ def render_notes(console: Console, standing: Standing) -> list[RenderableType]:
     for name in standing.strays:
         parts.append(
             Text(
-                f" {standing.track}/{name} is not on the path (a copy of a lesson, or your own"
+                f" {standing.track.name}/{name} is not on the path (a copy of a lesson, or your own"
                 " file?): its tests run as your own.",
                 style="yellow",
             )
@@ -163,9 +162,9 @@ def render_compare_prompt(console: Console, command: str, lesson: Lesson) -> Ren
     return Group(text, Text())
 
 
-def typed(command: str, name: str) -> str:
-    """A file of the track folder as the learner types it where they ran pytest (`command`)."""
-    return name if command == "." else f"{command.rstrip('/')}/{name}"
+def typed(command: str, stem: str) -> str:
+    """A lesson's file as the learner types it where they ran pytest (`command`: its folder)."""
+    return f"{stem}.py" if command == "." else f"{command.rstrip('/')}/{stem}.py"
 
 
 def render_panel(console: Console, standing: Standing, koan: Koan, command: str) -> RenderableType:
@@ -174,7 +173,7 @@ def render_panel(console: Console, standing: Standing, koan: Koan, command: str)
     verdict = standing.verdict(koan)
     scanned = standing.files.get(koan.lesson)
     source = scanned.function(koan.name) if scanned and not scanned.error else None
-    location = typed(command, f"{koan.lesson}.py")
+    location = typed(command, koan.lesson)
     line = verdict.line or (source.first_line if source else None)
     title = f"{location}:{line}" if line else location
     body: list[RenderableType] = [Text(koan.docstring.split("\n\n")[0].replace("\n", " "))]
@@ -230,7 +229,7 @@ def render_source(
 
 def keep_blank_in_view(line: Text, room: int, g: Glyphs) -> Text:
     """A line too long for the panel is cut at its start rather than hide its blank."""
-    ends = [match.end() for match in BLANK.finditer(line.plain)]
+    ends = [end for _, _, end in blank_spans(line.plain)]
     if not ends or ends[-1] <= room or room < 10:
         return line
     dots = "…" if g is FANCY else "..."
@@ -245,8 +244,8 @@ def outcome_style(verdict: Verdict) -> str:
 
 
 def describe(verdict: Verdict, koan: Koan, command: str) -> list[str]:
-    """What happened to the koan, in plain words (`command`: the track folder as typed)."""
-    file = typed(command, f"{koan.lesson}.py")
+    """What happened to the koan, in plain words."""
+    file = typed(command, koan.lesson)
     outcome, line = verdict.outcome, verdict.line
     if outcome is Outcome.BLANK:
         return [f"The blank on line {line} is still empty."]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_koans.path import Lesson, at_line, describe_error, scan_file
+from dagster_koans.path import Lesson, at_line, describe_error
 
 STATE_FOLDER = ".koans"  # the one git-ignored folder at the root for what the plugin keeps
 SHIPPED = "solutions/shipped_blanks.json"
@@ -105,7 +105,7 @@ def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[pytest.Ex
             f"{SHIPPED} is missing or changed."
         )
     file, solution = root / relative, root / "solutions" / lesson.filename
-    broken = scan_file(solution).error
+    broken = lesson.solution.error
     if broken is not None:
         return pytest.ExitCode.USAGE_ERROR, (
             f"Cannot rebuild {relative} as shipped: solutions/{lesson.filename}{at_line(broken)} "

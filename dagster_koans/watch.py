@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_koans.run import CANCELLED
+from dagster_koans.history import CANCELLED
 from dagster_koans.screen import WATCHING
 
 QUIET_AFTER_SAVE = 0.03  # editors write, close and rename in bursts: wait for the burst to end
