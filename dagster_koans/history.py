@@ -32,8 +32,8 @@ class History:
         self.options = options
         self.reading = reading
         # pytest's cache is None with -p no:cacheprovider: then nothing is remembered
-        cache_dir = os.path.expanduser(os.path.expandvars(config.getini("cache_dir")))
-        self.ledger = Ledger(getattr(config, "cache", None), config.rootpath / cache_dir)
+        cache = getattr(config, "cache", None)
+        self.ledger = Ledger(cache, cache_folder(config) if cache is not None else None)
         self._abrupt = self._abrupt_end()
         self.known: dict[str, Verdict] = {}  # by Koan.key: judged without running
         self.unimported: set[str] = set()  # lesson files that need no import this time
@@ -191,3 +191,9 @@ class History:
     def pytest_sessionfinish(self) -> None:
         self.ledger.running(None)
         self.ledger.save()
+
+
+def cache_folder(config: pytest.Config) -> Path:
+    """The folder pytest keeps its cache in, as its `cache_dir` setting says."""
+    setting = os.path.expanduser(os.path.expandvars(str(config.getini("cache_dir"))))
+    return config.rootpath / setting

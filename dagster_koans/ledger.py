@@ -103,7 +103,7 @@ class HistoryRecord:
 class Ledger:
     """The record in pytest's cache, and two plain files the guard process writes too."""
 
-    def __init__(self, cache: pytest.Cache | None, cache_dir: Path) -> None:
+    def __init__(self, cache: pytest.Cache | None, cache_dir: Path | None) -> None:
         """`cache` is pytest's (None with -p no:cacheprovider: nothing is kept), `cache_dir`
         the folder it keeps (pytest's `cache_dir` setting), named when something is in its way."""
         self._cache = cache
@@ -122,7 +122,7 @@ class Ledger:
         self.abrupt: str | None = self._left_running()
 
     def _own_folder(self) -> Path | None:
-        if self._cache is None:
+        if self._cache is None or self._cache_dir is None:
             return None
         try:
             folder = self._cache.mkdir(FOLDER)
@@ -143,7 +143,7 @@ class Ledger:
 
     def _damaged(self, target: Path, error: OSError, folder: bool = False) -> None:
         """Name what in the cache is in the way, and what to do, once: one remedy mends all."""
-        if any(note.startswith("Cannot keep") for note in self.notes):
+        if self._cache_dir is None or any(note.startswith("Cannot keep") for note in self.notes):
             return
         self.notes.append(
             f"Cannot keep the koans' history: {damage(self._cache_dir, target, error, folder)}. "

@@ -4,6 +4,7 @@ run goes on where it can (plain pytest only warns), and nothing of the learner's
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import solve
+from conftest import screen, solve
 
 
 def writes_read_only_files() -> bool:
@@ -118,3 +119,67 @@ def test_reset_refuses_to_write_blanks_through_a_link_into_the_solutions(
     lesson.unlink()  # as the message says
     assert reset(answered)[0] == 0
     assert "__" in lesson.read_text() and solution.read_text() == answers
+
+
+def put_in_the_way(path: Path, kind: str) -> None:
+    """Replace whatever is at `path` with an empty folder, or a file of a few words."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    path.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.write_text("in the way")
+
+
+def paragraph(text: str, first_words: str) -> str:
+    """The paragraph of the screen that starts with `first_words`, its wrapped lines joined."""
+    start = text.index(first_words)
+    end = text.find("\n\n", start)
+    return " ".join(text[start : end if end >= 0 else None].split())
+
+
+@pytest.mark.parametrize(
+    ("damaged", "kind", "named"),
+    [
+        ("d/dagster_koans/running", "folder", "/d/dagster_koans/running is a folder where a file"),
+        (
+            "d/dagster_koans/stuck.json",
+            "folder",
+            "/d/dagster_koans/stuck.json is a folder where a file",
+        ),
+        ("d/dagster_koans", "file", "/d/dagster_koans is a file where a folder"),
+        ("v/dagster_koans/ledger", "folder", "/v/dagster_koans/ledger is a folder where a file"),
+        ("v/dagster_koans", "file", "/v/dagster_koans is a file where a folder"),
+        (".", "file", " is a file where a folder"),
+    ],
+)
+def test_a_damaged_cache_is_named_with_what_to_do_and_the_run_goes_on(
+    two_lessons: pytest.Pytester, damaged: str, kind: str, named: str
+) -> None:
+    two_lessons.runpytest("koans/")  # the cache as a run leaves it
+    put_in_the_way(two_lessons.path / ".pytest_cache" / damaged, kind)
+    solve(two_lessons, "02_words")
+    note = (
+        f"Cannot keep the koans' history: .pytest_cache{named} belongs. Delete .pytest_cache "
+        "(it holds only that history) and run again."
+    )
+    for _ in range(2):  # the next run says the same, until the learner deletes it
+        result = two_lessons.runpytest_subprocess("koans/", timeout=120)
+        assert result.ret == 1
+        assert "INTERNALERROR" not in "\n".join(result.outlines + result.errlines)
+        assert " + 02 words       1/1" in screen(result)  # it ran, and passed
+        assert paragraph(screen(result), "Cannot keep") == note
+
+
+def test_a_damaged_cache_note_fits_the_screen(two_lessons: pytest.Pytester) -> None:
+    put_in_the_way(two_lessons.path / ".pytest_cache" / "d" / "dagster_koans" / "running", "folder")
+    result = two_lessons.runpytest_subprocess("koans/", timeout=120)
+    assert result.ret == 1
+    assert screen(result).splitlines()[6:10] == [
+        " Cannot keep the koans' history: .pytest_cache/d/dagster_koans/running is a",
+        "folder where a file belongs. Delete .pytest_cache (it holds only that history)",
+        "and run again.",
+        "",
+    ]
