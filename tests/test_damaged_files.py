@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import screen, solve
+from conftest import edit, screen, solve
 
 
 def writes_read_only_files() -> bool:
@@ -182,4 +182,49 @@ def test_a_damaged_cache_note_fits_the_screen(two_lessons: pytest.Pytester) -> N
         "folder where a file belongs. Delete .pytest_cache (it holds only that history)",
         "and run again.",
         "",
+    ]
+
+
+def test_a_half_typed_line_in_a_solution_is_named_and_the_path_keeps_its_length(
+    two_lessons: pytest.Pytester,
+) -> None:
+    record_shipped(two_lessons)
+    edit(two_lessons.path / "solutions" / "01_arithmetic.py", "total = 1 + 1", "total = 1 +")
+    result = two_lessons.runpytest("koans/")
+    assert result.ret == 1
+    assert screen(result).splitlines()[:10] == [
+        " Dagster Koans -- the path to enlightenment",
+        " [----------------------------------------]  0/3 koans  0%",
+        "",
+        " > 01 arithmetic  0/2 <- you are here",
+        "   02 words       0/1",
+        "",
+        " solutions/01_arithmetic.py, line 8, does not parse (syntax error: invalid",
+        "syntax), and the path is read from it: undo what was typed there, then run",
+        "again.",
+        "",
+    ]
+    reset = two_lessons.runpytest("koans/", "--reset", "01", "--yes")
+    assert reset.ret == 4
+    assert reset.outlines[-1] == (
+        "Cannot rebuild koans/01_arithmetic.py as shipped: solutions/01_arithmetic.py, line 8, "
+        "does not parse (syntax error: invalid syntax). Undo what was typed there, then run "
+        "this again."
+    )
+
+
+def test_a_lesson_the_compiler_refuses_is_named_at_once_though_every_koan_holds_a_blank(
+    two_lessons: pytest.Pytester,
+) -> None:
+    two_lessons.runpytest("koans/")  # known: every koan holds a blank, and the file imports
+    edit(
+        two_lessons.path / "koans" / "01_arithmetic.py",
+        "total = 1 + 1",
+        "total = 1 + 1\n\n    def twice(n, n):\n        return n + n",
+    )
+    result = two_lessons.runpytest("koans/")
+    assert result.ret == 1
+    assert screen(result).splitlines()[-2:] == [
+        "  koans/01_arithmetic.py, line 10 does not import, so none of its koans can run:",
+        "  Syntax error: duplicate argument 'n' in function definition.",
     ]
