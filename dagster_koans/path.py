@@ -161,6 +161,17 @@ class ScannedFile:
         own = "\n".join(self.lines[fn.first_line - 1 : fn.last_line])
         return digest(salt, self._outside_tests, own)
 
+    @cached_property
+    def compiles(self) -> bool:
+        """False for what only the compiler refuses (`return` outside a function, a duplicate
+        argument, a `nonlocal` with no binding): importing the file stops there as surely as on
+        a typo. Asked only of a file the run would otherwise leave unimported."""
+        try:
+            compile("\n".join(self.lines), "<lesson>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return False
+        return self.error is None
+
     def module_fingerprint(self, salt: str) -> str:
         """A digest of what importing the file runs: everything but the koans' bodies."""
         return digest(salt, self._outside_tests)
@@ -224,9 +235,6 @@ def scan_source(text: str) -> ScannedFile:
     lines = tuple(text.splitlines())
     try:
         tree = ast.parse(text)
-        # What only the compiler refuses (`return` outside a function, a duplicate argument, a
-        # `nonlocal` with no binding) stops the import as surely as a typo does.
-        compile(tree, "<lesson>", "exec", dont_inherit=True)
     except SyntaxError as error:
         return ScannedFile(lines=lines, error=error)
     except ValueError as error:  # Python 3.10's word for a null byte in the file
