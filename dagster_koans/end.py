@@ -49,7 +49,7 @@ class EndScreen:
         return Standing(
             path=reading.path,
             track=reading.track,
-            verdicts={**history.known, **judge.verdicts},
+            verdicts={**history.failed_before, **history.known, **judge.verdicts},
             files=reading.files,
             problems=judge.problems,
             passed_before=history.passed_before,

@@ -36,6 +36,8 @@ class History:
         self.ledger = Ledger(cache, cache_folder(config) if cache is not None else None)
         self._abrupt = self._abrupt_end()
         self.known: dict[str, Verdict] = {}  # by Koan.key: judged without running
+        # by Koan.key: what stands if the koan does not run (-m, -k, --deselect, --ignore)
+        self.failed_before: dict[str, Verdict] = {}
         self.unimported: set[str] = set()  # lesson files that need no import this time
         self.skipped_files = 0
         self.scope: set[str] = set()  # Koan.key of the koans this run covers
@@ -93,6 +95,8 @@ class History:
                 )
                 if known is not None:
                     self.known[koan.key] = known
+                elif trust and self.ledger.failed_with(koan.key, fingerprint):
+                    self.failed_before[koan.key] = Verdict(Outcome.FAILED_BEFORE, source.first_line)
             all_known = all(koan.key in self.known for koan in lesson.koans)
             only_koans = {fn.name for fn in scanned.functions} <= {k.name for k in lesson.koans}
             module = scanned.module_fingerprint(reading.salt)
@@ -187,7 +191,12 @@ class History:
         if self.options.track.name != "koans":
             return
         fingerprint = self.reading.fingerprint(koan)
-        self.ledger.remember(koan.key, fingerprint, verdict.resolved and not some_cases)
+        # None: neither a pass (only some cases ran) nor a failure (a skipped koan)
+        if verdict.resolved:
+            passed = None if some_cases else True
+        else:
+            passed = None if verdict.outcome is Outcome.SKIPPED else False
+        self.ledger.remember(koan.key, fingerprint, passed)
         self.ledger.save()
 
     def pytest_sessionfinish(self) -> None:

@@ -56,6 +56,8 @@ class HistoryRecord:
     """What the cache keeps between runs, as pytest's `StepwiseCacheInfo` keeps --sw's."""
 
     passes: Mapping[str, str] = field(default_factory=dict)  # key -> fingerprint that passed
+    # key -> fingerprint of the code that failed when it last ran: still wrong if not run again
+    failed: Mapping[str, str] = field(default_factory=dict)
     ever_passed: frozenset[str] = frozenset()  # keys of koans that passed once
     # lesson stem -> digest of the module-level code that last imported without error
     imported: Mapping[str, str] = field(default_factory=dict)
@@ -67,31 +69,39 @@ class HistoryRecord:
         if not isinstance(data, dict):
             return None
         passes, imported = _strings(data.get("passes", {})), _strings(data.get("imported", {}))
+        failed = _strings(data.get("failed", {}))
         ever, started = data.get("ever_passed", []), data.get("started")
         if (
             passes is None
+            or failed is None
             or imported is None
             or not isinstance(ever, list)
             or not all(isinstance(key, str) for key in ever)
             or not (started is None or is_time(started))
         ):
             return None
-        return cls(passes, frozenset(ever), imported, started)
+        return cls(passes, failed, frozenset(ever), imported, started)
 
     def to_cache(self) -> dict[str, object]:
         return {
             "passes": dict(self.passes),
+            "failed": dict(self.failed),
             "ever_passed": sorted(self.ever_passed),
             "imported": dict(self.imported),
             "started": self.started,
         }
 
-    def with_result(self, key: str, fingerprint: str | None, passed: bool) -> HistoryRecord:
+    def with_result(self, key: str, fingerprint: str | None, passed: bool | None) -> HistoryRecord:
+        """`passed` None: neither passed nor failed (skipped, or only some of its cases ran)."""
         passes = {k: v for k, v in self.passes.items() if k != key}
+        failed = {k: v for k, v in self.failed.items() if k != key}
         if passed and fingerprint is not None:
             passes[key] = fingerprint
-            return dataclasses.replace(self, passes=passes, ever_passed=self.ever_passed | {key})
-        return dataclasses.replace(self, passes=passes)
+            ever = self.ever_passed | {key}
+            return dataclasses.replace(self, passes=passes, failed=failed, ever_passed=ever)
+        if passed is False and fingerprint is not None:
+            failed[key] = fingerprint
+        return dataclasses.replace(self, passes=passes, failed=failed)
 
     def with_import(self, stem: str, fingerprint: str | None) -> HistoryRecord:
         imported = {k: v for k, v in self.imported.items() if k != stem}
@@ -183,11 +193,15 @@ class Ledger:
         """True when the koan passed before with exactly this code."""
         return fingerprint is not None and self.record.passes.get(key) == fingerprint
 
+    def failed_with(self, key: str, fingerprint: str | None) -> bool:
+        """True when the koan failed when it last ran, with exactly this code."""
+        return fingerprint is not None and self.record.failed.get(key) == fingerprint
+
     def stuck_with(self, key: str, fingerprint: str | None) -> bool:
         """True when this exact code never finished before and its run had to be ended."""
         return fingerprint is not None and self.stuck.get(key) == fingerprint
 
-    def remember(self, key: str, fingerprint: str | None, passed: bool) -> None:
+    def remember(self, key: str, fingerprint: str | None, passed: bool | None) -> None:
         if self.stuck.pop(key, None) is not None and self.stuck_file is not None:
             self._write(self.stuck_file, json.dumps(self.stuck))
         self.record = self.record.with_result(key, fingerprint, passed)

@@ -270,6 +270,11 @@ def describe(verdict: Verdict, koan: Koan, command: str) -> list[str]:
             f"{file} has no `def {koan.name}` any more (deleted or renamed?).",
             "The path still counts it: give the function its name back, or restore the lesson.",
         ]
+    if outcome is Outcome.FAILED_BEFORE:
+        return [
+            "It failed last time with this same code, and did not run this time.",
+            f"Run it: pytest {file}",
+        ]
     if outcome is Outcome.BROKEN:
         where = f"{file}, line {line}" if line else file
         return [f"{where} does not import, so none of its koans can run:", *verdict.message]

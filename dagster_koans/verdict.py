@@ -32,6 +32,7 @@ class Outcome(enum.Enum):
     MISSING = "missing"  # the path has it, the learner's file does not
     BROKEN = "broken"  # its file does not import
     NOT_RUN = "not run"  # deselected, or the run stopped before it
+    FAILED_BEFORE = "failed before"  # not run, but it failed last time with exactly this code
 
     @property
     def resolved(self) -> bool:
