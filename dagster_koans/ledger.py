@@ -225,7 +225,7 @@ class Ledger:
             self._damaged(file, error)
 
     def save(self) -> None:
-        if self._cache is None:
+        if self._cache is None or self._cache_dir is None:
             return
         # pytest's cache warns, and goes on, when it cannot write: the note says so plainly.
         with warnings.catch_warnings(record=True) as caught:

@@ -147,12 +147,18 @@ def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[pytest.Ex
                 "in the way), then run this again."
             )
     try:
+        file.parent.mkdir(exist_ok=True)  # a koans/ folder deleted as a whole comes back
         file.write_text(shipped, encoding="utf-8")
     except OSError as error:
         copy = f"; your copy is also kept at {kept.relative_to(root)}" if kept else ""
+        remedy = (
+            f"Make it writable (chmod u+w {relative})"
+            if isinstance(error, PermissionError)
+            else "Move away what is in the way"
+        )
         return pytest.ExitCode.USAGE_ERROR, (
-            f"Cannot write {relative} ({why(error, root)}): it is unchanged{copy}. "
-            f"Make it writable (chmod u+w {relative}), then run this again."
+            f"Cannot write {relative} ({why(error, root, (file.parent,))}): it is unchanged"
+            f"{copy}. {remedy}, then run this again."
         )
     message = f"Restored {relative} as shipped."
     if kept is not None:
