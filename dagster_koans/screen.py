@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from dataclasses import dataclass
 
 import pytest
 from rich.console import Console, Group, RenderableType
@@ -52,7 +53,18 @@ class Sink(io.StringIO):
         return self._encoding
 
 
-def stream_encoding(config: pytest.Config) -> str:
+@dataclass(frozen=True)
+class Look:
+    """How the screen is drawn: the width, colour and glyphs of pytest's own output here."""
+
+    width: int
+    markup: bool  # colour and box drawing
+    encoding: str  # "utf-8", or "ascii" where Unicode cannot be shown
+    quiet: bool  # pytest's -q
+    watching: bool  # a run the watcher started
+
+
+def stream_encoding() -> str:
     """ "ascii" where Unicode cannot be shown: a stream that can't encode it, or `TERM=dumb`."""
     encoding = getattr(sys.stdout, "encoding", None) or "ascii"
     try:
@@ -62,17 +74,27 @@ def stream_encoding(config: pytest.Config) -> str:
     return "ascii" if os.environ.get("TERM") == "dumb" else "utf-8"
 
 
-def make_console(config: pytest.Config, width: int | None = None) -> Console:
+def look_of(config: pytest.Config) -> Look:
     writer = config.get_terminal_writer()
     markup = writer.hasmarkup
     if os.environ.get("CI") and config.getoption("color", "auto") != "yes":
         markup = False
+    return Look(
+        width=writer.fullwidth,
+        markup=markup,
+        encoding=stream_encoding(),
+        quiet=config.get_verbosity() < 0,
+        watching=bool(os.environ.get(WATCHING)),
+    )
+
+
+def make_console(look: Look) -> Console:
     return Console(
-        file=Sink(stream_encoding(config)),
-        width=width or writer.fullwidth,
-        force_terminal=markup,
-        no_color=not markup,
-        color_system="standard" if markup else None,
+        file=Sink(look.encoding),
+        width=look.width,
+        force_terminal=look.markup,
+        no_color=not look.markup,
+        color_system="standard" if look.markup else None,
         highlight=False,
         soft_wrap=False,
     )
@@ -87,35 +109,35 @@ def draw(config: pytest.Config, options: KoansOptions, standing: Standing, statu
         return  # pytest's list of node ids, or a test's `pytest.exit()`, is the whole answer
     if config.pluginmanager.get_plugin("terminalreporter") is None:
         return  # -p no:terminal: pytest shows nothing, and neither does the screen
-    console = make_console(config)
-    if standing.interrupted:
-        console.print(INTERRUPTED_LINE)
-    elif status == pytest.ExitCode.USAGE_ERROR and options.hint:
+    if status == pytest.ExitCode.USAGE_ERROR and options.hint and not standing.interrupted:
         sys.stderr.write("ERROR: --hint: every koan of this run is solved, nothing to hint at.\n")
         return
-    elif status in SCREEN_STATUSES:
-        quiet = config.get_verbosity() < 0
-        if options.compare is not None:
-            console.print(compare_view(console, config, options, standing))
-        else:
-            console.print(render_screen(console, standing, options.command, options.hint, quiet))
-    if os.environ.get(WATCHING):
-        console.print(" Watching koans/: save a file to run again. Ctrl-C stops.", style="dim")
-    write(config, console)
-
-
-def write(config: pytest.Config, console: Console) -> None:
-    text = console.file.getvalue()  # type: ignore[attr-defined]
-    if console.encoding == "ascii":
-        text = text.translate(ASCII_FOR).encode("ascii", "replace").decode("ascii")
     writer = config.get_terminal_writer()
-    writer.write(text)
+    writer.write(screen_text(look_of(config), options, standing, status))
     writer.flush()
 
 
-def compare_view(
-    console: Console, config: pytest.Config, options: KoansOptions, standing: Standing
-) -> RenderableType:
+def screen_text(look: Look, options: KoansOptions, standing: Standing, status: int) -> str:
+    """The screen as text, in the glyphs the output can show."""
+    console = make_console(look)
+    if standing.interrupted:
+        console.print(INTERRUPTED_LINE)
+    elif status in SCREEN_STATUSES:
+        if options.compare is not None:
+            console.print(compare_view(console, options, standing))
+        else:
+            console.print(
+                render_screen(console, standing, options.command, options.hint, look.quiet)
+            )
+    if look.watching:
+        console.print(" Watching koans/: save a file to run again. Ctrl-C stops.", style="dim")
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    if look.encoding == "ascii":
+        text = text.translate(ASCII_FOR).encode("ascii", "replace").decode("ascii")
+    return str(text)
+
+
+def compare_view(console: Console, options: KoansOptions, standing: Standing) -> RenderableType:
     lesson = options.compare
     assert lesson is not None
     progress = render_progress(console, standing.solved(), standing.total)
