@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,6 +161,13 @@ def edit(file: Path, old: str, new: str) -> None:
 def fill(project: pytest.Pytester, stem: str, old: str, new: str) -> None:
     """Edit the learner's copy of a lesson: `koans/<stem>.py`."""
     edit(project.path / "koans" / f"{stem}.py", old, new)
+
+
+def record_shipped(project: pytest.Pytester) -> None:
+    """What the project's maintainers run after writing a lesson."""
+    subprocess.run(
+        [sys.executable, "-m", "dagster_koans.reset", "--record"], cwd=project.path, check=True
+    )
 
 
 def solve(project: pytest.Pytester, stem: str) -> None:

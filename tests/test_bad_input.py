@@ -8,7 +8,15 @@ import sys
 
 import pytest
 
-from conftest import DAGSTER_LESSON, fill, junit_properties, screen, solve, write_lesson
+from conftest import (
+    DAGSTER_LESSON,
+    fill,
+    junit_properties,
+    record_shipped,
+    screen,
+    solve,
+    write_lesson,
+)
 
 
 def lines(result: pytest.RunResult) -> list[str]:
@@ -182,13 +190,6 @@ def test_hint_on_a_finished_path_is_a_usage_error(two_lessons: pytest.Pytester) 
     result = two_lessons.runpytest("solutions/", "--hint")
     assert result.ret == 4
     assert "every koan of this run is solved" in "\n".join(result.errlines)
-
-
-def record_shipped(project: pytest.Pytester) -> None:
-    """What the project's maintainers run after writing a lesson."""
-    subprocess.run(
-        [sys.executable, "-m", "dagster_koans.reset", "--record"], cwd=project.path, check=True
-    )
 
 
 def test_reset_keeps_a_backup_and_asks_before_replacing_answers(

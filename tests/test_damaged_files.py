@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import edit, screen, solve
+from conftest import edit, record_shipped, screen, solve
 
 
 def writes_read_only_files() -> bool:
@@ -26,13 +24,6 @@ def writes_read_only_files() -> bool:
         except PermissionError:
             return False
         return True
-
-
-def record_shipped(project: pytest.Pytester) -> None:
-    """What the project's maintainers run after writing a lesson."""
-    subprocess.run(
-        [sys.executable, "-m", "dagster_koans.reset", "--record"], cwd=project.path, check=True
-    )
 
 
 @pytest.fixture
