@@ -399,6 +399,17 @@ def test_koans_and_solutions_together_is_a_usage_error(two_lessons: pytest.Pytes
     assert "run koans/ or solutions/, not both at once" in "\n".join(result.errlines)
 
 
+def test_blocking_the_run_leaves_no_temporary_folder_behind(
+    two_lessons: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temporary = tmp_path / "temporary"  # this run's own temporary folder: nothing else uses it
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    result = two_lessons.runpytest("koans/", "-p", "no:dagster-koans-run")
+    assert result.ret == 1
+    assert list(temporary.iterdir()) == []
+
+
 def test_without_pytests_cache_nothing_is_remembered_or_left_behind(
     two_lessons: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
