@@ -106,7 +106,8 @@ class Standing:
             if k.key in self.scope
             or (k.lesson in lessons and self.verdict(k).outcome is Outcome.FAILED_BEFORE)
         ]
-        return (in_scope or known or unresolved or [None])[0]
+        first = in_scope or known or unresolved
+        return first[0] if first else None
 
     def lesson_of(self, koan: Koan) -> Lesson:
         return next(lesson for lesson in self.path.lessons if lesson.stem == koan.lesson)
