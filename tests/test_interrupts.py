@@ -98,3 +98,22 @@ def test_ctrl_c_on_a_koan_stuck_in_c_code_is_answered_and_the_run_ends_at_its_li
     assert "Interrupted, but the koan is stuck inside one long call where Python cannot" in out
     assert "  Stopped after 3.0 seconds: it never got back to Python (it is stuck" in out
     assert run.left_behind() == []
+
+
+def test_ctrl_c_in_a_loop_at_a_lessons_top_level_stops_the_run(
+    two_lessons: pytest.Pytester,
+) -> None:
+    koan = two_lessons.path / "koans" / "01_arithmetic.py"
+    loop = (
+        "import os, time\nopen(os.environ['STARTED'], 'w').close()\nwhile True: time.sleep(0.01)\n"
+    )
+    koan.write_text(loop + koan.read_text())
+    run = Run(two_lessons, "koans/", "-o", "koans_timeout=60")
+    run.wait_for(two_lessons.path / "go")
+    run.signal(signal.SIGINT)
+    status, out = run.end()
+    assert status == 2, out
+    assert [line for line in out.splitlines() if line.strip()][-1] == CALM
+    assert "raises KeyboardInterrupt while it is imported" not in out
+    assert "koans/01_arithmetic.py:3: KeyboardInterrupt" in out  # where it was stopped
+    assert run.left_behind() == []
