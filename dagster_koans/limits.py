@@ -12,8 +12,10 @@ stopped (Ctrl-Z) does not count.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import faulthandler
+import importlib
 import os
 import pickle
 import shutil
@@ -204,6 +206,8 @@ class TimeLimits:
         if not ours or not seconds:
             return (yield)
         stem = collector.path.stem
+        scanned = self.reading.files.get(stem)
+        import_libraries(scanned.lines if scanned is not None else ())
         standing = self.standing_now()
         problem = FileProblem(None, stuck_message(seconds, "file"))
         stuck = dataclasses.replace(standing, problems={**standing.problems, stem: problem})
@@ -233,6 +237,25 @@ class TimeLimits:
 
     def pytest_sessionfinish(self) -> None:
         self.clock.close()
+
+
+def import_libraries(lines: tuple[str, ...]) -> None:
+    """Import what a lesson file imports at its top level, before its own bound is armed:
+    `import dagster` takes seconds on a busy machine, and is not the learner's code. Whatever
+    fails here fails again in the file's own import, which tells it."""
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return
+    for node in tree.body:
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                pass
 
 
 def stuck_message(seconds: float, what: str) -> tuple[str, ...]:
