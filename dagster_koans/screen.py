@@ -18,10 +18,11 @@ from rich.text import Text
 
 from dagster_koans.compare import render_compare
 from dagster_koans.options import KoansOptions
+from dagster_koans.path import Lesson
 from dagster_koans.progress import Standing
-from dagster_koans.render import render_progress, render_screen
+from dagster_koans.render import FANCY, glyphs, render_progress, render_screen
+from dagster_koans.watched import watched
 
-WATCHING = "DAGSTER_KOANS_WATCHING"  # set by the watcher for the runs it starts
 ASCII_FOR = str.maketrans(
     {
         "…": "...",
@@ -88,6 +89,7 @@ def draw(config: pytest.Config, options: KoansOptions, standing: Standing, statu
     if config.pluginmanager.get_plugin("terminalreporter") is None:
         return  # -p no:terminal: pytest shows nothing, and neither does the screen
     console = make_console(config)
+    watcher = watched(config)
     if standing.interrupted:
         console.print(INTERRUPTED_LINE)
     elif status == pytest.ExitCode.USAGE_ERROR and options.hint:
@@ -96,11 +98,14 @@ def draw(config: pytest.Config, options: KoansOptions, standing: Standing, statu
     elif status in (0, 1, 2, 5):
         quiet = config.get_verbosity() < 0
         if options.compare is not None:
-            console.print(compare_view(console, config, options, standing))
+            console.print(compare_view(console, options, standing, options.compare))
+        elif watcher is not None and watcher.compare:
+            console.print(compare_just_finished(console, options, standing))
         else:
-            console.print(render_screen(console, standing, options.command, options.hint, quiet))
-    if os.environ.get(WATCHING):
-        console.print(" Watching koans/: save a file to run again. Ctrl-C stops.", style="dim")
+            hint = options.hint or (watcher is not None and watcher.hint)
+            console.print(render_screen(console, standing, options.command, hint, quiet))
+    if watcher is not None:
+        console.print(watcher.footer(glyphs(console) is FANCY), style="dim")
     write(config, console)
 
 
@@ -108,16 +113,34 @@ def write(config: pytest.Config, console: Console) -> None:
     text = console.file.getvalue()  # type: ignore[attr-defined]
     if console.encoding == "ascii":
         text = text.translate(ASCII_FOR).encode("ascii", "replace").decode("ascii")
+    watcher = watched(config)
+    if watcher is not None and watcher.show(text):
+        return  # drawn over the last screen, in place
     writer = config.get_terminal_writer()
     writer.write(text)
     writer.flush()
 
 
-def compare_view(
-    console: Console, config: pytest.Config, options: KoansOptions, standing: Standing
+def compare_just_finished(
+    console: Console, options: KoansOptions, standing: Standing
 ) -> RenderableType:
-    lesson = options.compare
-    assert lesson is not None
+    """Watch mode's `c`: the lesson finished last, or a line saying none is finished yet."""
+    lesson = standing.just_completed()
+    if lesson is None and standing.current() is None and standing.path.lessons:
+        lesson = standing.path.lessons[-1]  # the whole path is done: the last lesson
+    if lesson is None:
+        progress = render_progress(console, standing.solved(), standing.total)
+        message = Text(
+            "  No lesson finished just now: c shows a lesson beside the master's answers once "
+            "its last koan passes. Press c again to go back.\n"
+        )
+        return Group(progress, message)
+    return compare_view(console, options, standing, lesson)
+
+
+def compare_view(
+    console: Console, options: KoansOptions, standing: Standing, lesson: Lesson
+) -> RenderableType:
     progress = render_progress(console, standing.solved(), standing.total)
     if not standing.complete(lesson) and not options.spoilers:
         message = Text(
