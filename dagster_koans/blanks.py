@@ -54,18 +54,21 @@ __ = Blank("__")
 ___ = Blank("___")
 
 
-def blank_lines(source: str, first_line: int = 1) -> list[int]:
-    """Line numbers (counted from `first_line`) where `source` names a blank as code.
+def blank_spans(source: str, first_line: int = 1) -> list[tuple[int, int, int]]:
+    """Where `source` names a blank as code: (line counted from `first_line`, start, end column).
 
-    Strings, comments and names such as `__init__` don't count.
+    The one blank detector: strings, comments and names such as `__init__` don't count.
     """
-    lines: list[int] = []
+    spans: list[tuple[int, int, int]] = []
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             if token.type == tokenize.NAME and token.string in BLANK_NAMES:
-                line = token.start[0] + first_line - 1
-                if not lines or lines[-1] != line:
-                    lines.append(line)
+                spans.append((token.start[0] + first_line - 1, token.start[1], token.end[1]))
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        pass  # a half-written file: report what was found before the error
-    return lines
+        pass  # a half-written file, or one line of it: report what was found before the error
+    return spans
+
+
+def blank_lines(source: str, first_line: int = 1) -> list[int]:
+    """Line numbers (counted from `first_line`) where `source` names a blank as code."""
+    return sorted({line for line, _, _ in blank_spans(source, first_line)})

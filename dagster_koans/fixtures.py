@@ -72,7 +72,6 @@ def warm_up(instance: dg.DagsterInstance) -> None:
 
     dg.materialize([warm_up], instance=instance)
     warm_parquet(Path(instance.storage_directory()))
-    freeze_heap()
 
 
 def warm_parquet(folder: Path) -> None:

@@ -71,7 +71,7 @@ while True:
             elif word == "heard":
                 interrupted_at = None
     now = time.monotonic()
-    if koan and now >= koan[3]:
+    if koan and now >= koan[3] and stuck_file:
         try:
             with open(stuck_file, encoding="utf-8") as handle:
                 stuck = json.load(handle)
@@ -81,6 +81,7 @@ while True:
         stuck[koan[1]] = koan[2]
         with open(stuck_file, "w", encoding="utf-8") as handle:
             json.dump(stuck, handle)
+    if koan and now >= koan[3]:
         try:
             os.unlink(running_file)  # said here: the next run need not say it ended abruptly
         except OSError:
@@ -103,7 +104,9 @@ while True:
 class Guard:
     """The parent's side: tell the guard which koan runs, until when."""
 
-    def __init__(self, stuck_file: Path, running_file: Path, interrupted_line: str) -> None:
+    def __init__(
+        self, stuck_file: Path | None, running_file: Path | None, interrupted_line: str
+    ) -> None:
         self.stuck_file = stuck_file
         self.running_file = running_file
         self.interrupted_line = interrupted_line
@@ -116,9 +119,9 @@ class Guard:
             self._process = subprocess.Popen(
                 [
                     *(sys.executable, "-I", "-S", "-c", GUARD),
-                    *(str(os.getpid()), str(self.stuck_file), str(ANSWER)),
+                    *(str(os.getpid()), str(self.stuck_file or ""), str(ANSWER)),
                     "ignore" if ignored else "answer",
-                    str(self.running_file),
+                    str(self.running_file or ""),
                     self.interrupted_line,
                 ],
                 stdin=subprocess.PIPE,

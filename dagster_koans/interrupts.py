@@ -13,43 +13,57 @@ import ctypes
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from types import FrameType
 
+import pytest
+
+from dagster_koans.verdict import is_interrupt
+
 GRACE = 0.2  # seconds for Python's own handling to act before the watcher does
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Interrupts:
-    """Installed for one koans run (main thread only); `stop` puts everything back."""
+    """The run's one owner of Ctrl-C and SIGTERM: installed when the session starts (main
+    thread only), put back when pytest unconfigures."""
 
     def __init__(self, heard: Callable[[], None]) -> None:
         self.heard = heard  # called once the run has answered a signal
+        self.interrupted = False  # Ctrl-C or SIGTERM stopped the run
+        self.exited = False  # a test called `pytest.exit()`: its status stands
         self._noticed = threading.Event()
         self._main = threading.main_thread().ident
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._write, False)
-        self._previous = {
-            signum: signal.signal(signum, self._handle)
-            for signum in (signal.SIGINT, signal.SIGTERM)
-        }
-        self._previous_fd = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
-        threading.Thread(target=self._watch, name="koans-interrupts", daemon=True).start()
+        self._previous: dict[int, object] = {}
+        self._previous_fd = -1
+        self._pipe: tuple[int, int] | None = None
+
+    def pytest_sessionstart(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        read, write = self._pipe = os.pipe()
+        os.set_blocking(write, False)
+        self._previous = {signum: signal.signal(signum, self._handle) for signum in SIGNALS}
+        self._previous_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        threading.Thread(
+            target=self._watch, args=(read,), name="koans-interrupts", daemon=True
+        ).start()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self._noticed.set()
         self.heard()
         raise KeyboardInterrupt
 
-    def _watch(self) -> None:
+    def _watch(self, read: int) -> None:
         while True:
             try:
-                data = os.read(self._read, 64)
+                data = os.read(read, 64)
             except OSError:
                 return
             if not data or 0 in data:  # stopped
-                os.close(self._read)
+                os.close(read)
                 return
-            if not set(self._previous) & set(data):
+            if not set(SIGNALS) & set(data):
                 continue
             if self._noticed.wait(GRACE):
                 self._noticed.clear()
@@ -60,9 +74,31 @@ class Interrupts:
             )
             self.heard()
 
-    def stop(self) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        error = call.excinfo.value if call.excinfo is not None else None
+        if error is not None and is_interrupt(error) and not isinstance(error, KeyboardInterrupt):
+            raise KeyboardInterrupt  # Dagster turned Ctrl-C into a failed step: stop the run
+        return report
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest's --sw stops a run by raising its own `Interrupted`: that is no Ctrl-C, and
+        # neither is a test's `pytest.exit()`.
+        if excinfo.typename == "Exit":
+            self.exited = True
+        elif excinfo.typename != "Interrupted":
+            self.interrupted = True
+
+    def pytest_unconfigure(self) -> None:
+        if self._pipe is None:
+            return
         signal.set_wakeup_fd(self._previous_fd)
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]
-        os.write(self._write, b"\0")  # wakes the watcher, which closes its end
-        os.close(self._write)
+        _, write = self._pipe
+        os.write(write, b"\0")  # wakes the watcher, which closes its end
+        os.close(write)
+        self._pipe = None

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from dagster_koans.path import LearningPath, Lesson
+from dagster_koans.track import TRACKS, Track
 
-TRACKS = ("koans", "solutions")
 DEFAULT_TIMEOUT = 5.0
 # Refused with --watch, each with the flag the learner typed: options that act once, and options
 # that take the terminal (a debugger reads it line by line, the watcher key by key).
@@ -38,8 +38,7 @@ NOT_WITH_WATCH = {
 
 @dataclass(frozen=True)
 class KoansOptions:
-    root: Path
-    track: str  # "koans" or "solutions": the folder every argument lies in
+    track: Track  # `koans/` or `solutions/`: the folder every argument lies in
     invocation_dir: Path
     targets: tuple[Path, ...]  # what the arguments name, without any `::koan` part
     named: frozenset[tuple[str, str]]  # (lesson stem, koan name) named by a `file::koan` id
@@ -54,19 +53,23 @@ class KoansOptions:
     tracebacks: bool  # the learner chose a --tb style: pytest's tracebacks stay
 
     @property
+    def root(self) -> Path:
+        return self.track.root
+
+    @property
     def narrowed(self) -> bool:
         """True when the run picks koans by name, not whole lessons."""
         return self.keyword or bool(self.named)
 
     def covers(self, stem: str) -> bool:
         """True when an argument names the lesson's file or a folder holding it."""
-        file = self.root / self.track / f"{stem}.py"
+        file = self.track.file(stem)
         return any(target == file or target in file.parents for target in self.targets)
 
     @property
     def command(self) -> str:
         """The track folder as the learner would type it from where they ran pytest."""
-        folder = self.root / self.track
+        folder = self.track.folder
         try:
             relative = folder.relative_to(self.invocation_dir)
         except ValueError:
@@ -80,7 +83,7 @@ def arg_targets(config: pytest.Config) -> tuple[Path, ...]:
     )
 
 
-def chosen_track(config: pytest.Config) -> str | None:
+def chosen_track(config: pytest.Config) -> Track | None:
     """The folder of the run, when every argument lies in `koans/` or in `solutions/`."""
     tracks = set()
     for target in arg_targets(config):
@@ -96,7 +99,7 @@ def chosen_track(config: pytest.Config) -> str | None:
             "run koans/ or solutions/, not both at once: their files share names, so pytest "
             "cannot import them in one run."
         )
-    return tracks.pop() if tracks else None
+    return Track(config.rootpath, tracks.pop()) if tracks else None
 
 
 def read_timeout(config: pytest.Config) -> float | None:
@@ -114,7 +117,7 @@ def read_timeout(config: pytest.Config) -> float | None:
     return seconds or None
 
 
-def read_options(config: pytest.Config, track: str, path: LearningPath) -> KoansOptions:
+def read_options(config: pytest.Config, track: Track, path: LearningPath) -> KoansOptions:
     """Read and check the options of a koans run; raise a usage error naming what is wrong."""
     wanted = config.getoption("compare")
     compare = path.lesson(wanted) if wanted is not None else None
@@ -135,7 +138,6 @@ def read_options(config: pytest.Config, track: str, path: LearningPath) -> Koans
             named.add((Path(file).stem, name.split("[")[0].split("::")[0]))
     fresh = bool(config.getoption("koans_fresh"))
     return KoansOptions(
-        root=config.rootpath,
         track=track,
         invocation_dir=config.invocation_params.dir,
         targets=arg_targets(config),
@@ -145,7 +147,7 @@ def read_options(config: pytest.Config, track: str, path: LearningPath) -> Koans
         compare=compare,
         spoilers=bool(config.getoption("spoilers")),
         fresh=fresh,
-        trust_history=track == "koans" and not fresh and not os.environ.get("CI"),
+        trust_history=track.name == "koans" and not fresh and not os.environ.get("CI"),
         timeout=read_timeout(config),
         collect_only=bool(config.getoption("collectonly")),
         # --tb given anywhere: the command line, PYTEST_ADDOPTS, the ini file's addopts
@@ -172,7 +174,8 @@ def refuse_with_watch(config: pytest.Config) -> None:
             )
     if config.getoption("numprocesses", None):
         raise pytest.UsageError("-n (pytest-xdist) cannot go with --watch.")
-    if chosen_track(config) != "koans":
+    track = chosen_track(config)
+    if track is None or track.name != "koans":
         raise pytest.UsageError(
             "--watch watches koans/: run it as pytest koans/ --watch (or name files in koans/)."
         )

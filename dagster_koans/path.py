@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from dagster_koans.blanks import BLANK_NAMES
+from dagster_koans.blanks import blank_lines
+from dagster_koans.track import Track
 
 LESSON_FILE = re.compile(r"^(\d\d)_(\w+)\.py$")
 HINT_HEADING = re.compile(r"^## (\w+)\s*$", re.MULTILINE)
@@ -31,24 +32,6 @@ class Koan:
     @property
     def key(self) -> str:
         return f"{self.lesson}::{self.name}"
-
-
-@dataclass(frozen=True)
-class Lesson:
-    stem: str  # "03_op_config"
-    koans: tuple[Koan, ...]
-
-    @property
-    def number(self) -> str:
-        return self.stem[:2]
-
-    @property
-    def title(self) -> str:
-        return self.stem[3:].replace("_", " ")
-
-    @property
-    def filename(self) -> str:
-        return f"{self.stem}.py"
 
 
 @dataclass(frozen=True)
@@ -75,16 +58,17 @@ class LearningPath:
 
 def load_path(root: Path) -> LearningPath:
     """Read the path from `root/solutions` and the hints from `root/hints`."""
+    solutions = Track(root, "solutions")
     lessons = []
-    for file in sorted((root / "solutions").glob("[0-9][0-9]_*.py")):
+    for file in sorted(solutions.folder.glob("[0-9][0-9]_*.py")):
         if not LESSON_FILE.match(file.name):
             continue
-        hints = read_hints(root / "hints" / f"{file.stem}.md")
+        hints = read_hints(solutions.hints(file.stem))
         scanned = scan_file(file)
         koans = tuple(
             Koan(file.stem, fn.name, fn.docstring, hints.get(fn.name)) for fn in scanned.functions
         )
-        lessons.append(Lesson(file.stem, koans))
+        lessons.append(Lesson(file.stem, koans, scanned))
     return LearningPath(tuple(lessons))
 
 
@@ -140,38 +124,47 @@ class ScannedFile:
         return digest(salt, self._outside_tests)
 
 
+@dataclass(frozen=True)
+class Lesson:
+    stem: str  # "03_op_config"
+    koans: tuple[Koan, ...]
+    solution: ScannedFile = field(default_factory=lambda: ScannedFile(), compare=False)
+
+    @property
+    def number(self) -> str:
+        return self.stem[:2]
+
+    @property
+    def title(self) -> str:
+        return self.stem[3:].replace("_", " ")
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.py"
+
+
 def digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
 
 
-_scanned: dict[tuple[Path, int, int], ScannedFile] = {}
-
-
 def scan_file(file: Path) -> ScannedFile:
-    """Read a lesson file; a file unchanged since it was last read in this process is not reread."""
-    stat = file.stat()
-    key = (file, stat.st_mtime_ns, stat.st_size)
-    if key not in _scanned:
-        try:
-            # utf-8-sig: a file saved with a byte-order mark (Windows Notepad) imports in Python.
-            _scanned[key] = scan_source(file.read_bytes().decode("utf-8-sig"))
-        except UnicodeDecodeError as error:
-            _scanned[key] = ScannedFile(error=error)
-    return _scanned[key]
+    """Read a lesson file as text, without importing it."""
+    try:
+        # utf-8-sig: a file saved with a byte-order mark (Windows Notepad) imports in Python.
+        return scan_source(file.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        return ScannedFile(error=error)
 
 
 BROAD = frozenset({"Exception", "BaseException", "DagsterError"})
 
 
-def blanks_and_broad_raises(node: ast.AST) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """In one walk of a koan: the lines naming a blank, and the lines where `pytest.raises` is
-    given a class that would catch almost any error."""
-    blanks, broad = set(), set()
+def broad_raises(node: ast.AST) -> tuple[int, ...]:
+    """The lines of a koan where `pytest.raises` is given a class that would catch almost any
+    error."""
+    broad = set()
     for child in ast.walk(node):
-        if isinstance(child, ast.Name):
-            if child.id in BLANK_NAMES:
-                blanks.add(child.lineno)
-        elif (
+        if (
             isinstance(child, ast.Call)
             and isinstance(child.func, ast.Attribute)
             and child.func.attr == "raises"
@@ -182,7 +175,7 @@ def blanks_and_broad_raises(node: ast.AST) -> tuple[tuple[int, ...], tuple[int, 
                 final = name.attr if isinstance(name, ast.Attribute) else getattr(name, "id", "")
                 if final in BROAD:
                     broad.add(child.lineno)
-    return tuple(sorted(blanks)), tuple(sorted(broad))
+    return tuple(sorted(broad))
 
 
 def scan_source(text: str) -> ScannedFile:
@@ -191,20 +184,22 @@ def scan_source(text: str) -> ScannedFile:
         tree = ast.parse(text)
     except SyntaxError as error:
         return ScannedFile(lines=lines, error=error)
+    blanks = blank_lines(text)
     functions = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
             "test"
         ):
-            blanks, broad = blanks_and_broad_raises(node)
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            last = node.end_lineno or node.lineno
             functions.append(
                 KoanSource(
                     name=node.name,
-                    first_line=min([node.lineno, *(d.lineno for d in node.decorator_list)]),
-                    last_line=node.end_lineno or node.lineno,
+                    first_line=first,
+                    last_line=last,
                     docstring=ast.get_docstring(node) or "",
-                    blanks=blanks,
-                    broad_raises=broad,
+                    blanks=tuple(line for line in blanks if first <= line <= last),
+                    broad_raises=broad_raises(node),
                 )
             )
     names = [fn.name for fn in functions]

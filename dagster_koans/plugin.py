@@ -1,42 +1,36 @@
-"""The pytest plugin: its options, and one `KoansRun` registered for a run of the lessons.
+"""The pytest plugin: its options, and the parts of a run registered for a run of the lessons.
 
-Like pytest's own `stepwise` and `cacheprovider`, the work is done by a plugin object that is
+Like pytest's own `stepwise` and `cacheprovider`, the work is done by plugin objects that are
 registered in `pytest_configure` only for a run of `koans/` or `solutions/` (see `run.py`). The
 project's own tests, and any run with `--koans-off`, are plain pytest.
 """
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
-from types import FrameType
+import argparse
 
 import pytest
 
 from dagster_koans.options import DEFAULT_TIMEOUT, chosen_track, read_options, refuse_with_watch
 from dagster_koans.path import load_path
-
-PLUGIN_NAME = "dagster-koans-run"
-
-
-def interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
-    """Ctrl-C before pytest's session starts: pytest itself would print a traceback."""
-    sys.stderr.write("\nInterrupted while pytest was starting. Run it again when ready.\n")
-    raise SystemExit(2)
-
-
-if threading.current_thread() is threading.main_thread():
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, interrupted_while_starting)
+from dagster_koans.watched import Watched, watched
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("koans", "Dagster Koans")
     group.addoption("--hint", action="store_true", help="show a hint for the current koan")
     group.addoption(
-        "--watch", action="store_true", help="run again after every save in koans/ (Ctrl-C stops)"
+        "--watch",
+        action="store_true",
+        help="run again after every save in koans/; keys h hint, c compare, r run again, q quit",
     )
+    group.addoption(
+        "--watch-poll",
+        action="store_true",
+        help="--watch, looking at koans/ every 0.2 s instead of waiting for the system's file "
+        "events (for WSL on a Windows drive, containers and VMs, where saves go unseen)",
+    )
+    group.addoption("--koans-watched", help=argparse.SUPPRESS)  # the watcher's word to a run
     group.addoption(
         "--compare",
         metavar="NN",
@@ -71,10 +65,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    """`--watch` and `--reset NN` act instead of a plain run. From here pytest handles Ctrl-C."""
-    if signal.getsignal(signal.SIGINT) is interrupted_while_starting:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if config.getoption("watch"):
+    """`--watch` and `--reset NN` act instead of a plain run.
+
+    A run the watcher started is never a watcher itself, even with `--watch` in
+    PYTEST_ADDOPTS: the watcher hands it a `Watched` plugin (or, in a new process, its JSON)."""
+    handed = config.getoption("koans_watched")
+    if handed:
+        config.pluginmanager.register(Watched.from_argument(handed))
+    if (config.getoption("watch") or config.getoption("watch_poll")) and watched(config) is None:
         refuse_with_watch(config)
         from dagster_koans.watch import watch
 
@@ -94,13 +92,12 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("koans_off"):
+    from dagster_koans.run import PLUGIN_NAME, register_run
+
+    if config.getoption("koans_off") or config.pluginmanager.is_blocked(PLUGIN_NAME):
         return
     track = chosen_track(config)
     if track is None:
         return
     path = load_path(config.rootpath)
-    options = read_options(config, track, path)
-    from dagster_koans.run import KoansRun
-
-    config.pluginmanager.register(KoansRun(config, options, path), PLUGIN_NAME)
+    register_run(config, read_options(config, track, path), path)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pytest
 
 from dagster_koans.path import Koan, LearningPath, Lesson, ScannedFile
+from dagster_koans.track import Track
 from dagster_koans.verdict import ANSI, FileProblem, Outcome, Verdict, settle, shorten
+
+# The statuses after which the screen is drawn: --sw stops a run as if interrupted (2).
+SCREEN_STATUSES = (
+    pytest.ExitCode.OK,
+    pytest.ExitCode.TESTS_FAILED,
+    pytest.ExitCode.INTERRUPTED,
+    pytest.ExitCode.NO_TESTS_COLLECTED,
+)
 
 
 @dataclass(frozen=True)
@@ -28,36 +38,31 @@ class OwnTest:
         return cls(report.nodeid, report.outcome, shorten(ANSI.sub("", first)))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Standing:
+    """Where the learner stands after a run: made once, at its end, from what each part found."""
+
     path: LearningPath
-    track: str  # "koans" or "solutions": the folder the learner runs
-    verdicts: dict[str, Verdict] = field(default_factory=dict)  # by Koan.key
-    files: dict[str, ScannedFile] = field(default_factory=dict)  # by lesson stem
-    problems: dict[str, FileProblem] = field(default_factory=dict)  # by lesson stem
-    passed_before: set[str] = field(default_factory=set)  # Koan.key of koans that once passed
-    scope: set[str] = field(default_factory=set)  # Koan.key of the koans this run covers
+    track: Track  # the folder the learner runs
+    verdicts: Mapping[str, Verdict] = field(default_factory=dict)  # by Koan.key
+    files: Mapping[str, ScannedFile] = field(default_factory=dict)  # by lesson stem
+    problems: Mapping[str, FileProblem] = field(default_factory=dict)  # by lesson stem
+    passed_before: frozenset[str] = frozenset()  # Koan.key of koans that once passed
+    scope: frozenset[str] = frozenset()  # Koan.key of the koans this run covers
     started: float | None = None  # when the learner first ran the path (seconds since epoch)
-    own: dict[str, OwnTest] = field(default_factory=dict)  # the learner's tests, by node id
-    strays: list[str] = field(default_factory=list)  # files in the track folder not on the path
-    notes: list[str] = field(default_factory=list)  # what the learner should know about this run
-    skipped_files: int = 0  # lesson files not imported: everything in them was known
+    own: Mapping[str, OwnTest] = field(default_factory=dict)  # the learner's tests, by node id
+    strays: tuple[str, ...] = ()  # files in the track folder not on the path
+    notes: tuple[str, ...] = ()  # what the learner should know about this run
     stopped_early: str = ""  # why pytest stopped before the end (-x, --maxfail, --sw)
     interrupted: bool = False  # Ctrl-C or SIGTERM
     exited: bool = False  # a test called `pytest.exit()`: its status stands
-
-    def note_own(self, test: OwnTest) -> None:
-        """One test's phases: a failure in any of them is the test's outcome."""
-        known = self.own.get(test.nodeid)
-        if known is None or known.outcome == "passed":
-            self.own[test.nodeid] = test
 
     def exit_status(self, pytest_status: int, hint: bool) -> int:
         """The run's exit status, agreeing with the screen: pytest's, but a koan judged without
         running counts as run, so 0 only when every koan in scope and every own test passed."""
         if self.interrupted:
             return pytest.ExitCode.INTERRUPTED
-        if self.exited or pytest_status not in (0, 1, 2, 5):  # 2: --sw stops as if interrupted
+        if self.exited or pytest_status not in SCREEN_STATUSES:
             return pytest_status
         if hint and self.current() is None:
             return pytest.ExitCode.USAGE_ERROR  # nothing to hint at: the screen says so

@@ -6,7 +6,6 @@ NO_COLOR, so the same functions serve both and tests can read the text exactly.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -17,12 +16,12 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from dagster_koans.blanks import blank_spans
 from dagster_koans.path import Koan, Lesson
 from dagster_koans.progress import Standing
 from dagster_koans.verdict import Outcome, Verdict, shorten
 
 BAR_WIDTH = 40
-BLANK = re.compile(r"(?<![\w])_{2,3}(?![\w])")
 MAX_OUTPUT_LINES = 12
 CONTEXT_BEFORE, CONTEXT_AFTER = 8, 2
 
@@ -89,7 +88,7 @@ def render_notes(console: Console, standing: Standing) -> list[RenderableType]:
     for name in standing.strays:
         parts.append(
             Text(
-                f" {standing.track}/{name} is not on the path (a copy of a lesson, or your own"
+                f" {standing.track.name}/{name} is not on the path (a copy of a lesson, or your own"
                 " file?): its tests run as your own.",
                 style="yellow",
             )
@@ -169,7 +168,7 @@ def render_panel(console: Console, standing: Standing, koan: Koan) -> Renderable
     verdict = standing.verdict(koan)
     scanned = standing.files.get(koan.lesson)
     source = scanned.function(koan.name) if scanned and not scanned.error else None
-    location = f"{standing.track}/{koan.lesson}.py"
+    location = standing.track.shown(koan.lesson)
     line = verdict.line or (source.first_line if source else None)
     title = f"{location}:{line}" if line else location
     body: list[RenderableType] = [Text(koan.docstring.split("\n\n")[0].replace("\n", " "))]
@@ -225,7 +224,7 @@ def render_source(
 
 def keep_blank_in_view(line: Text, room: int, g: Glyphs) -> Text:
     """A line too long for the panel is cut at its start rather than hide its blank."""
-    ends = [match.end() for match in BLANK.finditer(line.plain)]
+    ends = [end for _, _, end in blank_spans(line.plain)]
     if not ends or ends[-1] <= room or room < 10:
         return line
     dots = "…" if g is FANCY else "..."
@@ -241,7 +240,7 @@ def outcome_style(verdict: Verdict) -> str:
 
 def describe(verdict: Verdict, koan: Koan, standing: Standing) -> list[str]:
     """What happened to the koan, in plain words."""
-    file = f"{standing.track}/{koan.lesson}.py"
+    file = standing.track.shown(koan.lesson)
     outcome, line = verdict.outcome, verdict.line
     if outcome is Outcome.BLANK:
         return [f"The blank on line {line} is still empty."]

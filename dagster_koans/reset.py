@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from dagster_koans.path import Lesson
 
 STATE_FOLDER = ".koans"  # the one git-ignored folder at the root for what the plugin keeps
@@ -71,21 +73,21 @@ def backup(root: Path, lesson: Lesson, current: bytes) -> Path:
     raise FileExistsError(f"no free backup name for {lesson.stem} in {backups}")
 
 
-def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[int, str]:
+def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[pytest.ExitCode, str]:
     """Restore `koans/<lesson>`; returns pytest's exit status and what to tell the learner."""
     relative = f"koans/{lesson.filename}"
     shipped = shipped_text(root, lesson)
     if shipped is None:
-        return 4, (
+        return pytest.ExitCode.USAGE_ERROR, (
             f"Cannot rebuild {relative} as shipped: solutions/{lesson.filename} or "
             f"{SHIPPED} is missing or changed."
         )
     file = root / relative
     current = file.read_bytes() if file.exists() else None
     if current == shipped.encode():
-        return 0, f"{relative} is already as shipped: nothing to do."
+        return pytest.ExitCode.OK, f"{relative} is already as shipped: nothing to do."
     if current is not None and not confirmed:
-        return 4, (
+        return pytest.ExitCode.USAGE_ERROR, (
             f"{relative} holds your answers. To restore it as shipped, run again with --yes "
             f"(your copy is kept in {STATE_FOLDER}/backups/ first)."
         )
@@ -94,7 +96,7 @@ def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[int, str]
         kept = backup(root, lesson, current)
         message += f" Your copy is kept at {kept.relative_to(root)}."
     file.write_text(shipped, encoding="utf-8")
-    return 0, message
+    return pytest.ExitCode.OK, message
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--record"]:

@@ -19,7 +19,7 @@ from rich.text import Text
 from dagster_koans.compare import render_compare
 from dagster_koans.options import KoansOptions
 from dagster_koans.path import Lesson
-from dagster_koans.progress import Standing
+from dagster_koans.progress import SCREEN_STATUSES, Standing
 from dagster_koans.render import FANCY, glyphs, render_progress, render_screen
 from dagster_koans.watched import watched
 
@@ -95,7 +95,7 @@ def draw(config: pytest.Config, options: KoansOptions, standing: Standing, statu
     elif status == pytest.ExitCode.USAGE_ERROR and options.hint:
         sys.stderr.write("ERROR: --hint: every koan of this run is solved, nothing to hint at.\n")
         return
-    elif status in (0, 1, 2, 5):
+    elif status in SCREEN_STATUSES:
         quiet = config.get_verbosity() < 0
         if options.compare is not None:
             console.print(compare_view(console, options, standing, options.compare))
@@ -149,9 +149,10 @@ def compare_view(
             "--spoilers to see the master's answers anyway.\n"
         )
         return Group(progress, message)
-    yours = read_lines(options.root / standing.track / lesson.filename)
-    masters = read_lines(options.root / "solutions" / lesson.filename)
-    title = f"{standing.track}/{lesson.filename}  beside  solutions/{lesson.filename}"
+    track = standing.track
+    yours = read_lines(track.file(lesson.stem))
+    masters = read_lines(track.solution(lesson.stem))
+    title = f"{track.shown(lesson.stem)}  beside  {track.shown_solution(lesson.stem)}"
     return Group(progress, render_compare(console, title, yours, masters))
 
 

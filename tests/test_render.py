@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from rich.console import Console
 
 from dagster_koans.path import Koan, LearningPath, Lesson, scan_source
 from dagster_koans.progress import Standing
 from dagster_koans.render import render_panel, render_progress
+from dagster_koans.track import Track
 from dagster_koans.verdict import Outcome, Verdict
 
 SOURCE = '''"""Config."""
@@ -42,9 +44,12 @@ def test_the_panel_marks_the_blank_line_with_boxes_on_a_terminal() -> None:
         "An op declares its run-time settings as a Config class parameter.",
         None,
     )
-    standing = Standing(LearningPath((Lesson("03_op_config", (koan,)),)), "koans")
-    standing.files["03_op_config"] = scan_source(SOURCE)
-    standing.verdicts[koan.key] = Verdict(Outcome.BLANK, 10)
+    standing = Standing(
+        LearningPath((Lesson("03_op_config", (koan,)),)),
+        Track(Path("."), "koans"),
+        verdicts={koan.key: Verdict(Outcome.BLANK, 10)},
+        files={"03_op_config": scan_source(SOURCE)},
+    )
     console = terminal()
     assert drawn(console, render_panel(console, standing, koan)) == (
         "╭─ koans/03_op_config.py:10 ── test_an_op_reads_a_config_c─╮\n"

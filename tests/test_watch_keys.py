@@ -206,7 +206,7 @@ def test_c_shows_the_lesson_just_finished_beside_the_masters_answers(
     assert "  No lesson finished just now: c shows a lesson beside" in none_yet
     after = terminal.count()
     koan = two_lessons.path / "koans" / "01_arithmetic.py"
-    koan.write_text(koan.read_text().replace("== __", "== 1 + 1").replace("== __", "== 6"))
+    koan.write_text(koan.read_text().replace("== __", "== 1 + 1", 1).replace("== __", "== 6", 1))
     terminal.next_screen(after, showing="2/3 koans")
     after = terminal.count()
     terminal.press("c")
