@@ -147,13 +147,25 @@ def digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
 
 
+# Scans by file and exact content: a warm watcher scans the lessons before it forks each run,
+# and the run finds them here (reading every file is cheap, parsing them is not).
+_scanned: dict[tuple[Path, bytes], ScannedFile] = {}
+
+
 def scan_file(file: Path) -> ScannedFile:
     """Read a lesson file as text, without importing it."""
-    try:
-        # utf-8-sig: a file saved with a byte-order mark (Windows Notepad) imports in Python.
-        return scan_source(file.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError as error:
-        return ScannedFile(error=error)
+    data = file.read_bytes()
+    found = _scanned.get((file, data))
+    if found is None:
+        try:
+            # utf-8-sig: a file saved with a byte-order mark (Windows Notepad) imports in Python.
+            found = scan_source(data.decode("utf-8-sig"))
+        except UnicodeDecodeError as error:
+            found = ScannedFile(error=error)
+        if len(_scanned) > 200:
+            _scanned.clear()
+        _scanned[(file, data)] = found
+    return found
 
 
 BROAD = frozenset({"Exception", "BaseException", "DagsterError"})

@@ -203,7 +203,10 @@ def warm_up(root: Path, workdir: Path) -> None:
 
     import pyarrow.parquet  # noqa: F401  the lessons store parquet files
 
+    from rich.syntax import Syntax
+
     import dagster_koans.compare  # noqa: F401
+    import dagster_koans.end  # noqa: F401
     import dagster_koans.screen  # noqa: F401
     from dagster_koans import fixtures
 
@@ -213,7 +216,24 @@ def warm_up(root: Path, workdir: Path) -> None:
         except Exception:  # noqa: BLE001  a run will say what is wrong with it, if anything
             continue
     fixtures.prepare_instance(workdir)
+    Syntax("x = 1", "python", theme="ansi_dark").highlight("x = 1")  # the screen's code colours
+    read_ahead(root)
     fixtures.freeze_heap()
+
+
+def read_ahead(root: Path) -> None:
+    """Read the path and the learner's files as text here, so each forked run finds them read
+    (see `path.scan_file`) and only a file saved since is read again."""
+    from dagster_koans.path import load_path, scan_file
+    from dagster_koans.reading import version_salt
+
+    version_salt()
+    load_path(root)
+    for file in (root / "koans").glob("*.py"):
+        try:
+            scan_file(file)
+        except OSError:
+            continue  # gone since: the run says so
 
 
 def libraries_imported(folder: Path, root: Path) -> list[str]:
@@ -281,6 +301,8 @@ def watch(config: pytest.Config) -> int:
                     compare=event == COMPARE and not shown.compare,
                     in_place=in_place,
                 )
+                if run is run_forked:
+                    read_ahead(root)
                 event, pid = run(args, shown, events)
                 if event is not None:
                     cancelled.append(pid)
