@@ -202,7 +202,6 @@ def warm_up(root: Path, workdir: Path) -> None:
     import sqlite3  # noqa: F401
 
     import pyarrow.parquet  # noqa: F401  the lessons store parquet files
-
     from rich.syntax import Syntax
 
     import dagster_koans.compare  # noqa: F401
