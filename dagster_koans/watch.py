@@ -156,10 +156,13 @@ def keys_of_the_terminal(events: Events) -> Iterator[bool]:
     try:
         import termios
         import tty
-
+    except ImportError:
+        yield False
+        return
+    try:
         fd = sys.stdin.fileno()
         saved = termios.tcgetattr(fd)
-    except (ImportError, OSError, ValueError, AttributeError):
+    except (termios.error, OSError, ValueError):  # not a terminal, or no file at all
         yield False
         return
 
