@@ -25,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
@@ -280,6 +281,7 @@ def watch(config: pytest.Config) -> int:
     changes = Changes(root / "koans", events, poll=bool(config.getoption("watch_poll", False)))
     previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
     status = int(pytest.ExitCode.INTERRUPTED)
+    forks: Forks | None = None
     try:
         with (
             tempfile.TemporaryDirectory(prefix="dagster-koans-watch-") as workdir,
@@ -287,9 +289,10 @@ def watch(config: pytest.Config) -> int:
         ):
             if hasattr(os, "fork"):
                 warm_up(root, Path(workdir))
-                run: Callable[[Sequence[str], Watched, Events], tuple[str | None, int]] = run_forked
+                forks = Forks(args, root, in_place)
+                run: Callable[[Watched, Events], tuple[str | None, int]] = forks.run
             else:
-                run = run_fresh
+                run = partial(run_fresh, args)
             if in_place:
                 sys.stdout.write(HOME + CLEAR_BELOW)
             shown = Watched(keys=keys, in_place=in_place)
@@ -303,9 +306,7 @@ def watch(config: pytest.Config) -> int:
                     compare=event == COMPARE and not shown.compare,
                     in_place=in_place,
                 )
-                if run is run_forked:
-                    read_ahead(root)
-                event, pid = run(args, shown, events)
+                event, pid = run(shown, events)
                 if event is not None:
                     cancelled.append(pid)
                 else:
@@ -315,44 +316,78 @@ def watch(config: pytest.Config) -> int:
         pass
     finally:
         changes.stop()
+        if forks is not None:
+            forks.stop()
         signal.signal(signal.SIGTERM, previous_term)
     print("\nStopped watching. Bye for now.", flush=True)
     return status
 
 
-def run_forked(args: Sequence[str], watched: Watched, events: Events) -> tuple[str | None, int]:
-    """One run in a forked child: the event that cancelled it (None when it ran to the end), and
-    the child's pid."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # the child: one run, then gone without running the parent's clean-up
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        status = 1
+class Forks:
+    """Runs in forked children, each forked ahead of its save: it parses the options, loads the
+    plugins and conftests, then waits (see `Watched.pytest_configure`) for the word to go, so a
+    save pays only for reading the lessons, the koans that must run, and the screen."""
+
+    def __init__(self, args: Sequence[str], root: Path, in_place: bool) -> None:
+        self.args, self.root, self.in_place = list(args), root, in_place
+        self.ready: tuple[int, int] | None = None  # (pid, the pipe that tells it to go)
+
+    def _fork(self) -> tuple[int, int]:
+        read_ahead(self.root)
+        waiting, go = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: one run, then gone without running the parent's clean-up
+            os.close(go)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+            status = 1
+            try:
+                watched = Watched(in_place=self.in_place, go=waiting)
+                watched.keep_pytest_output_offscreen()
+                status = int(pytest.main(self.args, plugins=[watched]))
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(status)
+        os.close(waiting)
+        return pid, go
+
+    def run(self, watched: Watched, events: Events) -> tuple[str | None, int]:
+        """One run: the event that cancelled it (None when it ran to the end), and its pid."""
+        pid, go = self.ready or self._fork()
+        self.ready = None
         try:
-            watched.keep_pytest_output_offscreen()
-            if not watched.in_place and sys.stdout.isatty():
-                sys.stdout.write(HOME + CLEAR_BELOW)
-            status = int(pytest.main(list(args), plugins=[watched]))
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(status)
-    try:
-        while True:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return None, pid
-            event = events.next(0.02)
-            if event is not None:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                return event, pid
-    except BaseException:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
+            os.write(go, watched.word().encode())
+        except BrokenPipeError:
+            pass  # it ended before its word (an error in pytest's options): it said why
+        os.close(go)
+        try:
+            while True:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                event = events.next(0.02)
+                if event is not None:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    return event, pid
+        except BaseException:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
+        self.ready = self._fork()  # the next run gets ready while the learner reads and types
+        return None, pid
+
+    def stop(self) -> None:
+        if self.ready is not None:
+            pid, go = self.ready
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(go)
+            self.ready = None
 
 
 def run_fresh(args: Sequence[str], watched: Watched, events: Events) -> tuple[str | None, int]:

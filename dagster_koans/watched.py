@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import pytest
@@ -44,6 +45,7 @@ class Watched:
     hint: bool = False  # `h`: the hint for the koan on screen
     compare: bool = False  # `c`: the lesson just finished beside the master's answers
     in_place: bool = False  # redraw the terminal in place, pytest's own output kept off it
+    go: int | None = None  # a run forked ahead of its save waits for its word on this pipe
     drawn: bool = field(default=False, compare=False)
     _terminal: TextIO | None = field(default=None, compare=False, repr=False)
     _offscreen: Offscreen | None = field(default=None, compare=False, repr=False)
@@ -75,6 +77,31 @@ class Watched:
         self._terminal.flush()
         return True
 
+    def word(self) -> str:
+        """What a run forked ahead learns when its save comes (see `hear`)."""
+        return json.dumps(
+            {
+                "cancelled": self.cancelled,
+                "keys": self.keys,
+                "hint": self.hint,
+                "compare": self.compare,
+            }
+        )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self) -> None:
+        """A run forked ahead waits here, with pytest's options parsed and its plugins loaded,
+        before the koans' plugin reads a single lesson file."""
+        if self.go is None:
+            return
+        with os.fdopen(self.go, "rb") as pipe:
+            word = json.loads(pipe.read() or b"{}")
+        self.go = None
+        self.cancelled = tuple(word.get("cancelled", ()))
+        self.keys = bool(word.get("keys"))
+        self.hint = bool(word.get("hint"))
+        self.compare = bool(word.get("compare"))
+
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:
         """A run that drew no screen (pytest stopped with an error): show what pytest said."""
@@ -85,8 +112,7 @@ class Watched:
                 self._terminal.flush()
 
     def as_argument(self) -> str:
-        fields = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k != "drawn"}
-        return "--koans-watched=" + json.dumps(fields)
+        return "--koans-watched=" + self.word()
 
     @classmethod
     def from_argument(cls, value: str) -> Watched:
