@@ -100,6 +100,10 @@ class ScannedFile:
     functions: tuple[KoanSource, ...] = ()
     error: SyntaxError | UnicodeDecodeError | None = None
     duplicates: tuple[str, ...] = field(default=())
+    # (koan name or None for the module, salt) -> digest; a watcher's runs inherit its digests
+    _digests: dict[tuple[str | None, str], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def function(self, name: str) -> KoanSource | None:
         # Python keeps the last of two functions with one name, and so does pytest.
@@ -116,12 +120,16 @@ class ScannedFile:
         fn = self.function(name)
         if fn is None:
             return None
-        own = "\n".join(self.lines[fn.first_line - 1 : fn.last_line])
-        return digest(salt, self._outside_tests, own)
+        if (name, salt) not in self._digests:
+            own = "\n".join(self.lines[fn.first_line - 1 : fn.last_line])
+            self._digests[name, salt] = digest(salt, self._outside_tests, own)
+        return self._digests[name, salt]
 
     def module_fingerprint(self, salt: str) -> str:
         """A digest of what importing the file runs: everything but the koans' bodies."""
-        return digest(salt, self._outside_tests)
+        if (None, salt) not in self._digests:
+            self._digests[None, salt] = digest(salt, self._outside_tests)
+        return self._digests[None, salt]
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import io
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -206,7 +208,6 @@ def warm_up(root: Path, workdir: Path) -> None:
     import sqlite3  # noqa: F401
 
     import pyarrow.parquet  # noqa: F401  the lessons store parquet files
-    from rich.syntax import Syntax
 
     import dagster_koans.compare  # noqa: F401
     import dagster_koans.end  # noqa: F401
@@ -219,24 +220,41 @@ def warm_up(root: Path, workdir: Path) -> None:
         except Exception:  # noqa: BLE001  a run will say what is wrong with it, if anything
             continue
     fixtures.prepare_instance(workdir)
-    Syntax("x = 1", "python", theme="ansi_dark").highlight("x = 1")  # the screen's code colours
     read_ahead(root)
     fixtures.freeze_heap()
 
 
 def read_ahead(root: Path) -> None:
-    """Read the path and the learner's files as text here, so each forked run finds them read
-    (see `path.scan_file`) and only a file saved since is read again."""
-    from dagster_koans.path import load_path, scan_file
-    from dagster_koans.reading import version_salt
+    """Read the path and the learner's files as text here, and draw a screen from them into
+    nothing, so each forked run finds the files read (see `path.scan_file`), their digests made
+    and rich's caches warm: only a file saved since is read again."""
+    from rich.console import Console
 
-    version_salt()
-    load_path(root)
-    for file in (root / "koans").glob("*.py"):
-        try:
-            scan_file(file)
-        except OSError:
-            continue  # gone since: the run says so
+    from dagster_koans.path import load_path
+    from dagster_koans.progress import Standing
+    from dagster_koans.reading import read_track
+    from dagster_koans.render import render_screen
+    from dagster_koans.track import Track
+
+    path = load_path(root)
+    track = Track(root, "koans")
+    reading = read_track(track, path, ["[0-9][0-9]_*.py"])
+    for lesson in path.lessons:
+        for scanned in (lesson.solution, reading.files.get(lesson.stem)):
+            if scanned is not None:
+                scanned.module_fingerprint(reading.salt)
+                for koan in lesson.koans:
+                    scanned.fingerprint(koan.name, reading.salt)
+    standing = Standing(path=path, track=track, files=reading.files, problems=reading.problems)
+    for colour in (True, False):
+        console = Console(
+            file=io.StringIO(),
+            width=shutil.get_terminal_size().columns,
+            force_terminal=colour,
+            no_color=not colour,
+            color_system="standard" if colour else None,
+        )
+        console.print(render_screen(console, standing, "koans/"))
 
 
 def libraries_imported(folder: Path, root: Path) -> list[str]:
