@@ -183,6 +183,28 @@ class History:
         self.ledger.remember(koan.key, fingerprint, verdict.resolved and not some_cases)
         self.ledger.save()
 
+    def first_passes(self, verdicts: dict[str, Verdict]) -> list[Koan]:
+        """Koans that ran and passed in this run and whose takeaway was never shown (on the
+        koans track: a run of `solutions/` shows none)."""
+        if self.options.track.name != "koans":
+            return []
+        taken = self.ledger.record.taken
+        return [
+            koan
+            for koan in self.reading.path.koans
+            if koan.key not in taken
+            and (verdict := verdicts.get(koan.key)) is not None
+            and verdict.outcome is Outcome.PASSED
+        ]
+
+    def took(self, koans: list[Koan]) -> None:
+        """The screen showed these koans' takeaways (or said how many more there were)."""
+        if koans:
+            record = self.ledger.record
+            taken = record.taken | {koan.key for koan in koans}
+            self.ledger.record = dataclasses.replace(record, taken=taken)
+            self.ledger.save()
+
     def pytest_sessionfinish(self) -> None:
         self.ledger.running(None)
         self.ledger.save()

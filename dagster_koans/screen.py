@@ -16,11 +16,12 @@ import pytest
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
-from dagster_koans.compare import render_compare
+from dagster_koans.compare import render_compare, render_lesson_takeaways
 from dagster_koans.options import KoansOptions
 from dagster_koans.path import Lesson
 from dagster_koans.progress import SCREEN_STATUSES, Standing
 from dagster_koans.render import FANCY, glyphs, render_progress, render_screen
+from dagster_koans.takeaways import read_next, takeaways_of
 from dagster_koans.watched import watched
 
 ASCII_FOR = str.maketrans(
@@ -82,19 +83,21 @@ def make_console(config: pytest.Config, width: int | None = None) -> Console:
 INTERRUPTED_LINE = " Interrupted: the run stopped before the end. Run it again when ready."
 
 
-def draw(config: pytest.Config, options: KoansOptions, standing: Standing, status: int) -> None:
-    """Draw the screen for a run that ends with `status` (see `Standing.exit_status`)."""
+def draw(config: pytest.Config, options: KoansOptions, standing: Standing, status: int) -> bool:
+    """Draw the screen for a run that ends with `status` (see `Standing.exit_status`); True
+    when it showed the takeaways of the koans that passed for the first time."""
     if options.collect_only or standing.exited:
-        return  # pytest's list of node ids, or a test's `pytest.exit()`, is the whole answer
+        return False  # pytest's list of node ids, or a test's `pytest.exit()`, is the answer
     if config.pluginmanager.get_plugin("terminalreporter") is None:
-        return  # -p no:terminal: pytest shows nothing, and neither does the screen
+        return False  # -p no:terminal: pytest shows nothing, and neither does the screen
+    took = False
     console = make_console(config)
     watcher = watched(config)
     if standing.interrupted:
         console.print(INTERRUPTED_LINE)
     elif status == pytest.ExitCode.USAGE_ERROR and options.hint:
         sys.stderr.write("ERROR: --hint: every koan of this run is solved, nothing to hint at.\n")
-        return
+        return False
     elif status in SCREEN_STATUSES:
         quiet = config.get_verbosity() < 0
         if options.compare is not None:
@@ -104,9 +107,11 @@ def draw(config: pytest.Config, options: KoansOptions, standing: Standing, statu
         else:
             hint = options.hint or (watcher is not None and watcher.hint)
             console.print(render_screen(console, standing, options.command, hint, quiet))
+            took = not quiet
     if watcher is not None:
         console.print(watcher.footer(glyphs(console) is FANCY), style="dim")
     write(config, console)
+    return took
 
 
 def write(config: pytest.Config, console: Console) -> None:
@@ -153,7 +158,13 @@ def compare_view(
     yours = read_lines(track.file(lesson.stem))
     masters = read_lines(track.solution(lesson.stem))
     title = f"{track.shown(lesson.stem)}  beside  {track.shown_solution(lesson.stem)}"
-    return Group(progress, render_compare(console, title, yours, masters))
+    takeaways = takeaways_of(track, list(lesson.koans))
+    links = read_next(track.solution(lesson.stem))
+    return Group(
+        progress,
+        render_compare(console, title, yours, masters),
+        render_lesson_takeaways(console, takeaways, links),
+    )
 
 
 def read_lines(file: os.PathLike[str]) -> list[str]:
