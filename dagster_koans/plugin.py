@@ -44,7 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--reset",
         metavar="NN",
-        help="restore a lesson file as shipped, keeping your copy as a backup (with --yes)",
+        help="restore a lesson file (or all of them) as shipped, keeping your copy as a backup "
+        "(with --yes; without it, says what it would do)",
     )
     group.addoption("--yes", action="store_true", help="confirm --reset")
     group.addoption(
@@ -80,11 +81,16 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     wanted = config.getoption("reset")
     if wanted is None:
         return None
-    from dagster_koans.reset import reset_lesson
+    from dagster_koans.reset import reset_all, reset_lesson
 
-    lesson = load_path(config.rootpath).lesson(wanted)
+    path = load_path(config.rootpath)
+    if wanted == "all":
+        status, message = reset_all(config.rootpath, path, config.getoption("yes"))
+        print(message)
+        return status
+    lesson = path.lesson(wanted)
     if lesson is None:
-        raise pytest.UsageError(f"--reset takes a lesson number, not {wanted!r}")
+        raise pytest.UsageError(f"--reset takes a lesson number or all, not {wanted!r}")
     status, message = reset_lesson(config.rootpath, lesson, config.getoption("yes"))
     print(message)
     return status
