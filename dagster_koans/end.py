@@ -47,7 +47,7 @@ class EndScreen:
         # One lesson that does not import must not stop the others (pytest would stop the run).
         config.option.continue_on_collection_errors = True
 
-    def standing(self, session: pytest.Session) -> Standing:
+    def standing(self, session: pytest.Session | None = None) -> Standing:
         """Where the learner stands, made once from what each part of the run found."""
         history, judge, reading = self.history, self.judge, self.reading
         verdicts = {**history.known, **judge.verdicts}
@@ -65,7 +65,7 @@ class EndScreen:
             own=judge.own,
             strays=reading.strays,
             notes=tuple(history.notes),
-            stopped_early=str(session.shouldstop or session.shouldfail or ""),
+            stopped_early=str(session and (session.shouldstop or session.shouldfail) or ""),
             interrupted=self.interrupts.interrupted,
             exited=self.interrupts.exited,
             takeaways=shown,
@@ -94,10 +94,6 @@ class EndScreen:
         try:
             if draw(self.config, self.options, standing, status):
                 self.history.took(self.first_passes)
-        except KeyboardInterrupt:
-            sys.stdout.write(f"\n{INTERRUPTED_LINE}\n")
-            self.interrupts.interrupted = True
-            status = pytest.ExitCode.INTERRUPTED
         except Exception as error:  # a bug of ours: one plain line, never a wrong screen
             sys.stderr.write(
                 f"dagster-koans: the koans plugin failed while drawing the screen "
@@ -105,6 +101,9 @@ class EndScreen:
                 "plain pytest meanwhile.\n"
             )
             status = pytest.ExitCode.INTERNAL_ERROR
+        if self.interrupts.interrupted and not standing.interrupted:  # Ctrl-C as it was drawn
+            sys.stdout.write(f"\n{INTERRUPTED_LINE}\n")
+            status = pytest.ExitCode.INTERRUPTED
         session.exitstatus = self.exitstatus = int(status)
 
     def pytest_internalerror(self) -> None:

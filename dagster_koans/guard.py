@@ -1,13 +1,15 @@
-"""A guard process that ends a run stuck where Python cannot interrupt it.
+"""A guard process for code stuck where Python cannot interrupt it.
 
-pytest-timeout stops a koan between two Python lines; a koan stuck inside one long call in C
-(`sum(range(10**12))`, a regular expression gone exponential) holds the interpreter and never
-gets there, and neither does Ctrl-C. So a small second process watches each koan: when one is
-still running a few seconds after its time limit, or Ctrl-C got no answer within a second, the
-guard names the koan, records it as never finishing, and ends the run.
+A time limit stops a koan between two Python lines; a koan stuck inside one long call in C
+(`sum(range(10**13))`, a regular expression gone exponential) holds the interpreter and never
+gets there, and neither does Ctrl-C. So a small second process watches each armed limit. When a
+koan is still running `GRACE` seconds after its limit, the guard records it as never finishing,
+draws the screen the run would have drawn (`python -m dagster_koans.stuck`, from the state
+`limits.py` left), removes the run's temporary folders, and then lets the run end: the run's
+faulthandler watchdog has been waiting to write into a pipe the guard holds full, and exits
+the process with status 1 once the guard empties it.
 
-The guard is started with the first koan that has a time limit; it ends with the run (its pipe
-closes).
+The guard starts with the first armed limit and ends with the run (its pipe closes).
 """
 
 from __future__ import annotations
@@ -19,37 +21,81 @@ import sys
 import threading
 from pathlib import Path
 
-GRACE = 3.0  # seconds past the time limit before the guard acts
+GRACE = 2.0  # seconds past the time limit before the guard acts
 ANSWER = 1.0  # seconds Ctrl-C may go unanswered
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # where the drawer imports dagster_koans
 
 # The guard's own code: no imports beyond the standard library, nothing of the learner's.
 GUARD = r"""
-import json, os, select, signal, sys, time
-parent, stuck_file, answer = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-running_file = sys.argv[5]
-koan = None  # (nodeid, key, fingerprint, deadline)
+import json, os, select, shutil, signal, subprocess, sys, time
+parent, stuck_file, answer, mode, running_file, interrupted_line, hold, package = sys.argv[1:9]
+parent, answer, hold = int(parent), float(answer), int(hold)
+koan = None  # (label, key, fingerprint, deadline)
+stuck_as = ("", "")  # (key, fingerprint) of the koan armed now, if it is one
+screens = None  # the folder of the screen to draw
+folders = []
 interrupted_at = None
+told = False
 def on_interrupt(signum, frame):
     global interrupted_at
-    interrupted_at = time.monotonic()
+    interrupted_at = interrupted_at or time.monotonic()
 # A watcher's run ignores Ctrl-C (the watcher answers it), and so does its guard.
-signal.signal(signal.SIGINT, signal.SIG_IGN if sys.argv[4] == "ignore" else on_interrupt)
+signal.signal(signal.SIGINT, signal.SIG_IGN if mode == "ignore" else on_interrupt)
 signal.signal(signal.SIGTERM, on_interrupt)
-def end(lines):
-    sys.stderr.write("\n" + "\n".join(lines) + "\n")
-    sys.stderr.flush()
-    try:
-        os.kill(parent, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+signal.signal(signal.SIGTSTP, signal.SIG_IGN)  # the run says when it is stopped (Ctrl-Z)
+def say(*lines):
+    sys.stdout.write("\n" + "\n".join(lines) + "\n")
+    sys.stdout.flush()
+def clean_up():
+    if running_file:
+        try:
+            os.unlink(running_file)  # said here: the next run need not say it ended abruptly
+        except OSError:
+            pass
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+def let_it_end():
+    # The run's watchdog writes into the pipe held full here, then exits with status 1.
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        ready, _, _ = select.select([hold], [], [], 0.1)
+        if ready and not os.read(hold, 65536):
+            break
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            break
     sys.exit(0)
+def stuck():
+    label = koan[0]
+    if stuck_file and stuck_as[0]:
+        try:
+            with open(stuck_file, encoding="utf-8") as handle:
+                known = json.load(handle)
+            known = known if isinstance(known, dict) else {}
+        except (OSError, ValueError):
+            known = {}
+        known[stuck_as[0]] = stuck_as[1]
+        with open(stuck_file, "w", encoding="utf-8") as handle:
+            json.dump(known, handle)
+    say(f" Stopped: {label} did not finish, and Python could not interrupt it.")
+    if screens:
+        env = {**os.environ, "PYTHONPATH": package}
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "dagster_koans.stuck", screens], env=env, timeout=60
+            )
+        except (OSError, subprocess.SubprocessError):
+            pass
+    clean_up()
+    let_it_end()
 buffer = b""
 while True:
     now = time.monotonic()
     waits = [1.0]
     if koan:
         waits.append(koan[3] - now)
-    if interrupted_at is not None:
+    if interrupted_at is not None and not told:
         waits.append(interrupted_at + answer - now)
     try:
         ready, _, _ = select.select([0], [], [], max(0.0, min(waits)))
@@ -64,45 +110,36 @@ while True:
         for line in lines:
             word, _, rest = line.decode().partition(" ")
             if word == "start":
-                seconds, nodeid, key, fingerprint = rest.split(" ", 3)
-                koan = (nodeid, key, fingerprint, time.monotonic() + float(seconds))
+                seconds, key, fingerprint, label = rest.split(" ", 3)
+                koan = (label, key, fingerprint, time.monotonic() + float(seconds))
+                stuck_as = (key if key != "-" else "", fingerprint)
             elif word == "done":
                 koan = None
             elif word == "heard":
-                interrupted_at = None
+                interrupted_at, told = None, False
+            elif word == "screens":
+                screens = rest
+            elif word == "clean":
+                folders.append(rest)
     now = time.monotonic()
-    if koan and now >= koan[3] and stuck_file:
-        try:
-            with open(stuck_file, encoding="utf-8") as handle:
-                stuck = json.load(handle)
-            stuck = stuck if isinstance(stuck, dict) else {}
-        except (OSError, ValueError):
-            stuck = {}
-        stuck[koan[1]] = koan[2]
-        with open(stuck_file, "w", encoding="utf-8") as handle:
-            json.dump(stuck, handle)
     if koan and now >= koan[3]:
-        try:
-            os.unlink(running_file)  # said here: the next run need not say it ended abruptly
-        except OSError:
-            pass
-        end([
-            f" Stopped: {koan[0]} did not finish, and Python could not interrupt it",
-            " (it is stuck inside one long call, such as a huge computation or a regular",
-            " expression that never ends). The run was ended here; the next run shows this",
-            " koan as not finishing until you change it.",
-        ])
-    if interrupted_at is not None and now >= interrupted_at + answer:
-        try:
-            os.unlink(running_file)  # said here: the next run need not say it ended abruptly
-        except OSError:
-            pass
-        end([sys.argv[6]])
+        stuck()
+    if interrupted_at is not None and not told and now >= interrupted_at + answer:
+        told = True
+        if koan is None:  # nothing armed will end it: the last resort
+            say(interrupted_line)
+            clean_up()
+            os.kill(parent, signal.SIGKILL)
+            sys.exit(0)
+        say(
+            " Interrupted, but the koan is stuck inside one long call where Python cannot",
+            f" stop it: {koan[0]} is stopped when its time limit is up.",
+        )
 """
 
 
 class Guard:
-    """The parent's side: tell the guard which koan runs, until when."""
+    """The run's side: tell the guard what is armed, until when."""
 
     def __init__(
         self, stuck_file: Path | None, running_file: Path | None, interrupted_line: str
@@ -110,12 +147,16 @@ class Guard:
         self.stuck_file = stuck_file
         self.running_file = running_file
         self.interrupted_line = interrupted_line
+        self.hold: int | None = None  # the pipe the guard holds full (see limits.py)
+        self._folders: list[Path] = []  # removed by the guard if it has to end the run
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()  # the interrupt watcher and signal handler speak too
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._process is None:
             ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            held, self.hold = os.pipe()
+            fill(self.hold)
             self._process = subprocess.Popen(
                 [
                     *(sys.executable, "-I", "-S", "-c", GUARD),
@@ -123,10 +164,15 @@ class Guard:
                     "ignore" if ignored else "answer",
                     str(self.running_file or ""),
                     self.interrupted_line,
+                    str(held),
+                    str(PACKAGE_ROOT),
                 ],
                 stdin=subprocess.PIPE,
-                close_fds=True,
+                pass_fds=(held,),
             )
+            os.close(held)
+            for folder in self._folders:
+                self._say(f"clean {folder}")
         return self._process
 
     def _say(self, line: str) -> None:
@@ -139,12 +185,21 @@ class Guard:
             except (BrokenPipeError, ValueError, RuntimeError):
                 pass  # the guard is gone or stopped, or a signal came mid-write
 
-    def start(self, nodeid: str, key: str, fingerprint: str, seconds: float) -> None:
-        self._say(f"start {seconds + GRACE} {nodeid.replace(' ', '_')} {key} {fingerprint}")
+    def start(self, label: str, seconds: float, key: str = "-", fingerprint: str = "-") -> None:
+        self._say(f"start {seconds + GRACE} {key} {fingerprint} {label}")
 
     def done(self) -> None:
         if self._process is not None:
             self._say("done")
+
+    def screens(self, folder: Path) -> None:
+        self._say(f"screens {folder}")
+
+    def clean_up(self, folder: Path) -> None:
+        """A folder the guard removes if it has to end the run (told once the guard starts)."""
+        self._folders.append(folder)
+        if self._process is not None:
+            self._say(f"clean {folder}")
 
     def heard_interrupt(self) -> None:
         """The run answered Ctrl-C itself: the guard need not end it."""
@@ -159,3 +214,18 @@ class Guard:
                 self._process.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+        if self.hold is not None:
+            os.close(self.hold)
+            self.hold = None
+
+
+def fill(fd: int) -> None:
+    """Fill a pipe to the brim, so the next write into it waits for the reader."""
+    os.set_blocking(fd, False)
+    for size in (4096, 1):
+        try:
+            while True:
+                os.write(fd, b"\0" * size)
+        except BlockingIOError:
+            pass
+    os.set_blocking(fd, True)

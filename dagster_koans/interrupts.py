@@ -5,6 +5,10 @@ only note the signal; when the run then ends normally, the note is dropped and t
 Ctrl-C is lost. So the signal is also watched below Python's handlers, through
 `signal.set_wakeup_fd`: a thread sees every SIGINT and SIGTERM, and when no handler of ours
 raised `KeyboardInterrupt` for it shortly after, raises it in the main thread itself.
+
+Every path asks this one owner: the first Ctrl-C or SIGTERM stops the run (pytest's exit 2,
+one calm line); any later one, or one that comes while the run is already ending, is only
+noted, so it never breaks the ending in half (a raw traceback, a folder left behind).
 """
 
 from __future__ import annotations
@@ -25,20 +29,22 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Interrupts:
-    """The run's one owner of Ctrl-C and SIGTERM: installed when the session starts (main
+    """The run's one owner of Ctrl-C and SIGTERM: installed when the plugin is configured (main
     thread only), put back when pytest unconfigures."""
 
     def __init__(self, heard: Callable[[], None]) -> None:
         self.heard = heard  # called once the run has answered a signal
         self.interrupted = False  # Ctrl-C or SIGTERM stopped the run
         self.exited = False  # a test called `pytest.exit()`: its status stands
+        self._answered = False  # a KeyboardInterrupt was raised for a signal already
+        self._ending = False  # the session is finishing: a signal only marks the run
         self._noticed = threading.Event()
         self._main = threading.main_thread().ident
         self._previous: dict[int, object] = {}
         self._previous_fd = -1
         self._pipe: tuple[int, int] | None = None
 
-    def pytest_sessionstart(self) -> None:
+    def pytest_configure(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
         read, write = self._pipe = os.pipe()
@@ -52,7 +58,16 @@ class Interrupts:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self._noticed.set()
         self.heard()
-        raise KeyboardInterrupt
+        if self._answer():
+            raise KeyboardInterrupt
+
+    def _answer(self) -> bool:
+        """True when this signal is to stop the run now (the first, before the run ends)."""
+        if self._answered or self._ending:
+            self.interrupted = True
+            return False
+        self._answered = True
+        return True
 
     def _watch(self, read: int) -> None:
         while True:
@@ -68,11 +83,12 @@ class Interrupts:
             if self._noticed.wait(GRACE):
                 self._noticed.clear()
                 continue
-            # Someone else's handler (Dagster's) swallowed it: interrupt the main thread directly.
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                ctypes.c_ulong(self._main or 0), ctypes.py_object(KeyboardInterrupt)
-            )
             self.heard()
+            if self._answer():
+                # Someone else's handler (Dagster's) swallowed it: interrupt the main thread.
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(self._main or 0), ctypes.py_object(KeyboardInterrupt)
+                )
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
@@ -84,6 +100,11 @@ class Interrupts:
             raise KeyboardInterrupt  # Dagster turned Ctrl-C into a failed step: stop the run
         return report
 
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self) -> Generator[None, None, None]:
+        self._ending = True
+        return (yield)
+
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         # pytest's --sw stops a run by raising its own `Interrupted`: that is no Ctrl-C, and
         # neither is a test's `pytest.exit()`.
@@ -92,7 +113,9 @@ class Interrupts:
         elif excinfo.typename != "Interrupted":
             self.interrupted = True
 
+    @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:
+        """Puts the signals back (after `EndScreen` ended an interrupted run, if it does)."""
         if self._pipe is None:
             return
         signal.set_wakeup_fd(self._previous_fd)

@@ -48,7 +48,7 @@ class KoansOptions:
     spoilers: bool
     fresh: bool  # run every koan, trusting nothing known before running
     trust_history: bool  # may a koan that passed with unchanged code be counted without running?
-    timeout: float | None  # seconds; None when pytest-timeout's --timeout decides, or 0 was given
+    timeout: float | None  # koans_timeout in seconds (None: no limit); pytest-timeout's decides
     collect_only: bool
     tracebacks: bool  # the learner chose a --tb style: pytest's tracebacks stay
 
@@ -112,8 +112,6 @@ def read_timeout(config: pytest.Config) -> float | None:
         raise pytest.UsageError(
             f"koans_timeout must be a number of seconds, such as 10 (0 for no limit), not {raw!r}"
         )
-    if config.getoption("timeout", None):
-        return None  # pytest-timeout's own --timeout decides
     return seconds or None
 
 

@@ -104,7 +104,8 @@ class Standing:
         unresolved = [k for k in self.path.koans if not self.verdict(k).resolved]
         known = [k for k in unresolved if self.verdict(k).outcome is not Outcome.NOT_RUN]
         in_scope = [k for k in known if k.key in self.scope]
-        return (in_scope or known or unresolved or [None])[0]
+        first = in_scope or known or unresolved
+        return first[0] if first else None
 
     def lesson_of(self, koan: Koan) -> Lesson:
         return next(lesson for lesson in self.path.lessons if lesson.stem == koan.lesson)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pytest
 
 from dagster_koans.end import EndScreen
+from dagster_koans.guard import Guard
 from dagster_koans.history import History
 from dagster_koans.interrupts import Interrupts
 from dagster_koans.judge import Judge
@@ -24,6 +25,7 @@ from dagster_koans.options import KoansOptions
 from dagster_koans.path import LearningPath
 from dagster_koans.reading import read_track
 from dagster_koans.sandbox import Sandbox
+from dagster_koans.screen import INTERRUPTED_LINE
 
 PLUGIN_NAME = "dagster-koans-run"  # `-p no:dagster-koans-run` blocks every part of a run
 
@@ -31,13 +33,15 @@ PLUGIN_NAME = "dagster-koans-run"  # `-p no:dagster-koans-run` blocks every part
 def register_run(config: pytest.Config, options: KoansOptions, path: LearningPath) -> None:
     reading = read_track(options.track, path, config.getini("python_files"))
     history = History(config, options, reading)
-    limits = TimeLimits(options, reading, history.ledger)
-    interrupts = Interrupts(heard=limits.guard.heard_interrupt)
+    ledger = history.ledger
+    guard = Guard(ledger.stuck_file, ledger.running_file, INTERRUPTED_LINE)
+    interrupts = Interrupts(heard=guard.heard_interrupt)
     judge = Judge(reading, history, options.narrowed)
     end = EndScreen(config, options, reading, history, judge, interrupts)
+    limits = TimeLimits(config, options, reading, guard, end.standing)
     parts = {
         "dagster-koans-history": history,
-        "dagster-koans-sandbox": Sandbox(config, reading),
+        "dagster-koans-sandbox": Sandbox(reading, guard),
         "dagster-koans-limits": limits,
         "dagster-koans-interrupts": interrupts,
         "dagster-koans-judge": judge,

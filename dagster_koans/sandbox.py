@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 
 from dagster_koans.fixtures import freeze_heap
+from dagster_koans.guard import Guard
 from dagster_koans.reading import Reading
 
 
 class Sandbox:
-    def __init__(self, config: pytest.Config, reading: Reading) -> None:
+    def __init__(self, reading: Reading, guard: Guard) -> None:
         self.reading = reading
+        self.guard = guard  # removes the folder if it has to end the run
         self.workdir: Path | None = None
         self._dagster_home: str | None = None
         # The heap is frozen for speed only in a process of its own: never inside a test of
@@ -32,6 +34,7 @@ class Sandbox:
         # Dagster keeps telemetry and a default instance under $DAGSTER_HOME (else ~/.dagster):
         # koans write neither into the learner's home nor into a DAGSTER_HOME of their own.
         self.workdir = Path(tempfile.mkdtemp(prefix="dagster-koans-"))
+        self.guard.clean_up(self.workdir)
         self._dagster_home = os.environ.get("DAGSTER_HOME")
         os.environ["DAGSTER_HOME"] = str(self.workdir / "dagster_home")
         (self.workdir / "dagster_home").mkdir()

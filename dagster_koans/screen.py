@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from dataclasses import dataclass
 
 import pytest
 from rich.console import Console, Group, RenderableType
@@ -22,7 +23,7 @@ from dagster_koans.path import Lesson
 from dagster_koans.progress import SCREEN_STATUSES, Standing
 from dagster_koans.render import FANCY, glyphs, render_progress, render_screen
 from dagster_koans.takeaways import read_next, takeaways_of
-from dagster_koans.watched import watched
+from dagster_koans.watched import Watched, watched
 
 ASCII_FOR = str.maketrans(
     {
@@ -54,7 +55,18 @@ class Sink(io.StringIO):
         return self._encoding
 
 
-def stream_encoding(config: pytest.Config) -> str:
+@dataclass(frozen=True)
+class Look:
+    """How the screen is drawn: the width, colour and glyphs of pytest's own output here."""
+
+    width: int
+    markup: bool  # colour and box drawing
+    encoding: str  # "utf-8", or "ascii" where Unicode cannot be shown
+    quiet: bool  # pytest's -q
+    watching: Watched | None  # the watcher's word to a run it started
+
+
+def stream_encoding() -> str:
     """ "ascii" where Unicode cannot be shown: a stream that can't encode it, or `TERM=dumb`."""
     encoding = getattr(sys.stdout, "encoding", None) or "ascii"
     try:
@@ -64,17 +76,27 @@ def stream_encoding(config: pytest.Config) -> str:
     return "ascii" if os.environ.get("TERM") == "dumb" else "utf-8"
 
 
-def make_console(config: pytest.Config, width: int | None = None) -> Console:
+def look_of(config: pytest.Config) -> Look:
     writer = config.get_terminal_writer()
     markup = writer.hasmarkup
     if os.environ.get("CI") and config.getoption("color", "auto") != "yes":
         markup = False
+    return Look(
+        width=writer.fullwidth,
+        markup=markup,
+        encoding=stream_encoding(),
+        quiet=config.get_verbosity() < 0,
+        watching=watched(config),
+    )
+
+
+def make_console(look: Look) -> Console:
     return Console(
-        file=Sink(stream_encoding(config)),
-        width=width or writer.fullwidth,
-        force_terminal=markup,
-        no_color=not markup,
-        color_system="standard" if markup else None,
+        file=Sink(look.encoding),
+        width=look.width,
+        force_terminal=look.markup,
+        no_color=not look.markup,
+        color_system="standard" if look.markup else None,
         highlight=False,
         soft_wrap=False,
     )
@@ -90,40 +112,44 @@ def draw(config: pytest.Config, options: KoansOptions, standing: Standing, statu
         return False  # pytest's list of node ids, or a test's `pytest.exit()`, is the answer
     if config.pluginmanager.get_plugin("terminalreporter") is None:
         return False  # -p no:terminal: pytest shows nothing, and neither does the screen
-    took = False
-    console = make_console(config)
-    watcher = watched(config)
-    if standing.interrupted:
-        console.print(INTERRUPTED_LINE)
-    elif status == pytest.ExitCode.USAGE_ERROR and options.hint:
+    if status == pytest.ExitCode.USAGE_ERROR and options.hint and not standing.interrupted:
         sys.stderr.write("ERROR: --hint: every koan of this run is solved, nothing to hint at.\n")
         return False
+    look = look_of(config)
+    text = screen_text(look, options, standing, status)
+    if look.watching is None or not look.watching.show(text):  # else drawn in place
+        writer = config.get_terminal_writer()
+        writer.write(text)
+        writer.flush()
+    return shows_the_path(look, options, standing, status) and not look.quiet
+
+
+def shows_the_path(look: Look, options: KoansOptions, standing: Standing, status: int) -> bool:
+    """True for the path's own screen; False for a comparison or a run that was interrupted."""
+    comparing = options.compare is not None or (look.watching is not None and look.watching.compare)
+    return not standing.interrupted and status in SCREEN_STATUSES and not comparing
+
+
+def screen_text(look: Look, options: KoansOptions, standing: Standing, status: int) -> str:
+    """The screen as text, in the glyphs the output can show."""
+    console = make_console(look)
+    watcher = look.watching
+    if standing.interrupted:
+        console.print(INTERRUPTED_LINE)
     elif status in SCREEN_STATUSES:
-        quiet = config.get_verbosity() < 0
         if options.compare is not None:
             console.print(compare_view(console, options, standing, options.compare))
         elif watcher is not None and watcher.compare:
             console.print(compare_just_finished(console, options, standing))
         else:
             hint = options.hint or (watcher is not None and watcher.hint)
-            console.print(render_screen(console, standing, options.command, hint, quiet))
-            took = not quiet
+            console.print(render_screen(console, standing, options.command, hint, look.quiet))
     if watcher is not None:
         console.print(watcher.footer(glyphs(console) is FANCY), style="dim")
-    write(config, console)
-    return took
-
-
-def write(config: pytest.Config, console: Console) -> None:
     text = console.file.getvalue()  # type: ignore[attr-defined]
-    if console.encoding == "ascii":
+    if look.encoding == "ascii":
         text = text.translate(ASCII_FOR).encode("ascii", "replace").decode("ascii")
-    watcher = watched(config)
-    if watcher is not None and watcher.show(text):
-        return  # drawn over the last screen, in place
-    writer = config.get_terminal_writer()
-    writer.write(text)
-    writer.flush()
+    return str(text)
 
 
 def compare_just_finished(

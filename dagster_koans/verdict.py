@@ -208,8 +208,8 @@ def judge_failure(
     if blanks:
         return Verdict(Outcome.BLANK, blanks[0])
     text = safe_text(error)
-    if type(error).__name__ == "Failed" and text.startswith("Timeout"):
-        seconds = text.split("(>")[-1].split("s)")[0]
+    seconds = timeout_seconds(error)
+    if seconds is not None:
         return Verdict(
             Outcome.TIMEOUT,
             surfaced,
@@ -231,12 +231,29 @@ def judge_failure(
     return Verdict(Outcome.ERROR, line, plain_message(root), output)
 
 
+def timeout_seconds(error: BaseException) -> str | None:
+    """The limit a time limit's failure names (see limits.py), or None for any other error."""
+    text = safe_text(error)
+    if type(error).__name__ != "Failed" or not text.startswith("Timeout (>"):
+        return None
+    return text.split("(>")[-1].split("s)")[0]
+
+
 def import_problem(file: Path, error: BaseException) -> FileProblem:
     """Why a lesson file did not import, at its line, in plain words."""
     cause = error.__cause__ or error  # pytest wraps syntax and import errors
     if isinstance(cause, SyntaxError | UnicodeDecodeError):
         return unreadable(cause)
     line = last_line_in(file, cause.__traceback__)
+    seconds = timeout_seconds(cause)
+    if seconds is not None:
+        return FileProblem(
+            line,
+            (
+                f"Importing the file did not finish within {seconds} seconds: it was stopped",
+                f"on line {line}. Look for a loop that never ends at the file's top level.",
+            ),
+        )
     if isinstance(cause, SystemExit | KeyboardInterrupt):
         name = type(cause).__name__
         return FileProblem(

@@ -50,6 +50,11 @@ class Watched:
     _terminal: TextIO | None = field(default=None, compare=False, repr=False)
     _offscreen: Offscreen | None = field(default=None, compare=False, repr=False)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled with the screen's look for the process that draws a stuck run's screen,
+        which writes below the last screen: no terminal goes with it."""
+        return {**self.__dict__, "_terminal": None, "_offscreen": None, "go": None}
+
     def keep_pytest_output_offscreen(self) -> None:
         """In the run's process, before pytest starts: only the screen reaches the terminal."""
         if self.in_place:

@@ -1,0 +1,82 @@
+"""Ctrl-C, once or twice, and SIGTERM: the run stops at once with exit 2 and one calm line, no
+traceback, its temporary folders gone and the history kept, even inside a Dagster run."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+from processes import Run
+
+from conftest import WORDS, solve, write_lesson
+
+CALM = " Interrupted: the run stopped before the end. Run it again when ready."
+
+SPINNING = '''
+    """Spinning."""
+
+    import os
+    import time
+
+    import dagster as dg
+
+    from dagster_koans import __
+
+
+    def test_spinning_in_python() -> None:
+        """A loop that never ends."""
+        open(os.environ["STARTED"], "w").close()
+        while «True»:
+            time.sleep(0.01)
+
+
+    def test_spinning_in_an_asset(instance: dg.DagsterInstance) -> None:
+        """An asset that never ends, inside a Dagster run (Dagster catches signals there)."""
+
+        @dg.asset
+        def spin() -> None:
+            open(os.environ["STARTED"], "w").close()
+            while True:
+                time.sleep(0.01)
+
+        assert dg.materialize([spin], instance=instance).success is «True»
+    '''
+
+SIGNALS = {
+    "ctrl_c": [signal.SIGINT],
+    "ctrl_c_twice": [signal.SIGINT, signal.SIGINT],
+    "sigterm": [signal.SIGTERM],
+    "sigterm_twice": [signal.SIGTERM, signal.SIGTERM],
+}
+
+
+@pytest.mark.parametrize("signals", SIGNALS.values(), ids=SIGNALS.keys())
+@pytest.mark.parametrize("where", ["in_python", "in_an_asset"])
+def test_an_interrupt_ends_with_exit_2_one_calm_line_and_nothing_left_behind(
+    project: pytest.Pytester, signals: list[int], where: str
+) -> None:
+    write_lesson(project, "01_spin", SPINNING)
+    write_lesson(project, "02_words", WORDS)
+    solve(project, "01_spin")
+    solve(project, "02_words")
+    status, _ = Run(project, "koans/02_words.py").end()  # a koan solved before: history
+    assert status == 0
+    run = Run(project, f"koans/01_spin.py::test_spinning_{where}", "koans/02_words.py")
+    run.wait_for(project.path / "go")
+    for number, signum in enumerate(signals):
+        if number:
+            time.sleep(0.3)
+        # Ctrl-C reaches the terminal's whole process group; SIGTERM is sent to one process.
+        if signum == signal.SIGINT:
+            run.signal(signum)
+        else:
+            run.process.send_signal(signum)
+    status, out = run.end()
+    assert status == 2, out
+    assert [line for line in out.splitlines() if line.strip()][-1] == CALM
+    assert "Traceback" not in out and "DagsterExecutionInterruptedError" not in out
+    assert run.left_behind() == []
+    ledger = json.loads((project.path / ".pytest_cache/v/dagster_koans/ledger").read_text())
+    assert "02_words::test_joining" in ledger["passes"]

@@ -1,0 +1,97 @@
+"""Time limits: a koan over its limit is stopped and named, the run ends as pytest ends a failing
+run (exit 1, the screen drawn), whichever limit applies and wherever the koan is stuck.
+
+Each run is a real pytest process (as pytest-timeout's own tests run theirs), bounded in time,
+with a temporary folder of its own, so that what a run leaves behind can be seen.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from processes import Run
+
+from conftest import solve
+
+STUCK_IN_C = "total == 2\n    sum(range(10**14))"  # one C call that never returns to Python
+PYTHON_LOOP = "total == 2\n    print('still counting')\n    while True:\n        pass"
+LIMITS = {
+    "koans_timeout": ["-o", "koans_timeout=1"],
+    "pytest_timeout_option": ["--timeout=1"],
+    "pytest_timeout_blocked": ["-p", "no:timeout", "-o", "koans_timeout=1"],
+}
+
+
+def fill(project: pytest.Pytester, stem: str, old: str, new: str) -> None:
+    koan = project.path / "koans" / f"{stem}.py"
+    koan.write_text(koan.read_text().replace(old, new))
+
+
+@pytest.mark.parametrize("limit", LIMITS.values(), ids=LIMITS.keys())
+def test_a_koan_stuck_in_c_code_ends_the_run_with_exit_1_and_the_screen_naming_it(
+    two_lessons: pytest.Pytester, limit: list[str]
+) -> None:
+    fill(two_lessons, "01_arithmetic", "total == __", STUCK_IN_C)
+    run = Run(two_lessons, "koans/", *limit)
+    status, out = run.end()
+    assert status == 1, out
+    assert "Stopped: koans/01_arithmetic.py::test_adding did not finish" in out
+    assert " Dagster Koans" in out and "  Stopped after 1.0 seconds: it never got back to" in out
+    assert "Killed" not in out and "Traceback" not in out
+    assert run.left_behind() == []
+    status, again = Run(two_lessons, "koans/", *limit).end()
+    assert status == 1
+    assert "Last time this koan never finished and the run had to be ended." in again
+
+
+@pytest.mark.parametrize("limit", LIMITS.values(), ids=LIMITS.keys())
+def test_a_plain_python_loop_is_stopped_and_shows_what_it_printed_not_a_stack_dump(
+    two_lessons: pytest.Pytester, limit: list[str]
+) -> None:
+    fill(two_lessons, "01_arithmetic", "total == __", PYTHON_LOOP)
+    solve(two_lessons, "02_words")
+    run = Run(two_lessons, "koans/", *limit)
+    status, out = run.end()
+    assert status == 1, out
+    assert "  Stopped after 1.0 seconds: the koan did not finish." in out
+    what_it_printed = out.split("What the koan printed to stdout:")[1]
+    assert what_it_printed.splitlines()[1:2] == ["    still counting"]
+    assert "Stack of" not in out and "koans-interrupts" not in out and "+ Timeout +" not in out
+    assert " + 02 words       1/1" in out  # the run went on after it
+    assert run.left_behind() == []
+
+
+def test_an_endless_loop_at_a_lessons_top_level_is_stopped_naming_file_and_line(
+    two_lessons: pytest.Pytester,
+) -> None:
+    fill(two_lessons, "01_arithmetic", "from dagster_koans", "while True: pass\nfrom dagster_koans")
+    run = Run(two_lessons, "koans/", "-o", "koans_timeout=1")
+    status, out = run.end()
+    assert status == 1, out
+    assert "koans/01_arithmetic.py, line 3 does not import, so none of its koans can run:" in out
+    assert "Importing the file did not finish within 1.0 seconds: it was stopped" in out
+    assert "   02 words       0/1" in out  # the other lesson still counts
+    assert run.left_behind() == []
+
+
+def test_time_spent_stopped_with_ctrl_z_does_not_count(two_lessons: pytest.Pytester) -> None:
+    waiting = (
+        "total == 2\n"
+        "    import os, time\n"
+        "    open(os.environ['STARTED'], 'w').close()\n"
+        "    for _ in range(40):\n"
+        "        time.sleep(0.05)"  # two seconds of work, well within the limit
+    )
+    fill(two_lessons, "01_arithmetic", "total == __", waiting)
+    run = Run(two_lessons, "koans/01_arithmetic.py::test_adding", "-o", "koans_timeout=4")
+    run.wait_for(two_lessons.path / "go")
+    run.signal(signal.SIGTSTP)
+    run.wait_until_stopped()
+    time.sleep(8)  # stopped for longer than the limit and the guard's grace together
+    run.signal(signal.SIGCONT)
+    status, out = run.end()
+    assert status == 0, out
+    assert "Stopped" not in out
+    assert " > 01 arithmetic  1/2 <- you are here" in out
