@@ -100,7 +100,10 @@ class Watched:
         if self.go is None:
             return
         with os.fdopen(self.go, "rb") as pipe:
-            word = json.loads(pipe.read() or b"{}")
+            heard = pipe.read()
+        if not heard:  # the watcher ended without a word for this run: nothing to draw
+            os._exit(0)
+        word = json.loads(heard)
         self.go = None
         self.cancelled = tuple(word.get("cancelled", ()))
         self.keys = bool(word.get("keys"))
