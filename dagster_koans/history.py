@@ -98,7 +98,8 @@ class History:
             if trust and not options.narrowed and all_known and only_koans and imports:
                 self.unimported.add(lesson.stem)
         if not options.narrowed:
-            self.scope.update(k.key for k in reading.path.koans if options.covers(k.lesson))
+            covered = {each.stem for each in reading.path.lessons if options.covers(each.stem)}
+            self.scope.update(k.key for k in reading.path.koans if k.lesson in covered)
 
     def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
         stem = collection_path.stem

@@ -214,9 +214,7 @@ def warm_up(root: Path, workdir: Path) -> None:
 
     import pyarrow.parquet  # noqa: F401  the lessons store parquet files
 
-    import dagster_koans.compare  # noqa: F401
-    import dagster_koans.end  # noqa: F401
-    import dagster_koans.screen  # noqa: F401
+    import dagster_koans.run  # noqa: F401  every part of a run, and what they import
     from dagster_koans import fixtures
 
     for name in libraries_imported(root / "solutions", root):
