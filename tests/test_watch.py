@@ -165,9 +165,11 @@ def test_watch_in_pytest_addopts_makes_the_watcher_watch_and_its_runs_not(
     ],
 )
 def test_options_that_take_the_terminal_or_the_screen_are_refused_with_watch(
-    two_lessons: pytest.Pytester, args: list[str], said: str
+    two_lessons: pytest.Pytester, args: list[str], said: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    result = two_lessons.runpytest("koans/", "--watch", *args)
+    # In a process of its own, bounded: a watcher that started would never end by itself.
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    result = two_lessons.runpytest_subprocess("koans/", "--watch", *args, timeout=120)
     assert result.ret == 4
     assert said in "\n".join(result.errlines)
 
