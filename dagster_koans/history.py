@@ -158,18 +158,7 @@ class History:
             if k.key in self.known and k.key in self.scope
         ]
         if known:
-            blank = sum(v.outcome is Outcome.BLANK for v in known)
-            remembered = sum(v.outcome is Outcome.REMEMBERED for v in known)
-            stuck = len(known) - blank - remembered
-            parts = [f"{blank} still hold a blank"] if blank else []
-            parts += [f"{remembered} passed before with this code"] if remembered else []
-            parts += [f"{stuck} never finished last time"] if stuck else []
-            files = self.skipped_files
-            skipped = f", skipped {files} file{'s' if files != 1 else ''}" if files else ""
-            lines.append(
-                f"koans: {len(known)} not run ({', '.join(parts)}{skipped}); "
-                "--koans-fresh runs them all"
-            )
+            lines.append(f"koans: {not_run(known, self.skipped_files)}")
         return lines
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
@@ -209,3 +198,18 @@ class History:
     def pytest_sessionfinish(self) -> None:
         self.ledger.running(None)
         self.ledger.save()
+
+
+def not_run(known: list[Verdict], skipped_files: int) -> str:
+    """The line after "collected N items": the koans left out, and why."""
+    blank = sum(v.outcome is Outcome.BLANK for v in known)
+    remembered = sum(v.outcome is Outcome.REMEMBERED for v in known)
+    stuck = len(known) - blank - remembered
+    parts = [f"{blank} still hold a blank"] if blank else []
+    parts += [f"{remembered} passed before with this code"] if remembered else []
+    parts += [f"{stuck} never finished last time"] if stuck else []
+    files = f", skipped {skipped_files} file{'s' if skipped_files != 1 else ''}"
+    return (
+        f"{len(known)} not run ({', '.join(parts)}{files if skipped_files else ''}); "
+        "--koans-fresh runs them all"
+    )
