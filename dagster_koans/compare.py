@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 
 from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from dagster_koans.render import PLAIN, glyphs
+from dagster_koans.takeaways import Takeaway
 
 CONTEXT = 2
 
@@ -48,3 +50,19 @@ def cell(lines: list[str], row: int, start: int, tag: str, color: str, plain: bo
         f"{mark}{start + row + 1:>3} {lines[row]}",
         style=f"bold {color}" if changed else "dim",
     )
+
+
+def render_lesson_takeaways(
+    console: Console, takeaways: tuple[Takeaway, ...], links: tuple[str, ...]
+) -> RenderableType:
+    """Under the comparison: what each koan of the lesson showed, and where to read next."""
+    parts: list[RenderableType] = []
+    if takeaways:
+        parts.append(Text(" What each koan showed:", style="bold"))
+        for takeaway in takeaways:
+            parts.append(Text(f"   {takeaway.koan.name}", style="green"))
+            parts.append(Padding(Text(takeaway.text), (0, 0, 0, 5)))
+    if links:
+        parts.append(Text(" Read next:", style="bold"))
+        parts += [Text(f"   {link}") for link in links]
+    return Group(*parts, Text()) if parts else Group()

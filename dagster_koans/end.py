@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import threading
@@ -13,9 +14,11 @@ from dagster_koans.history import History
 from dagster_koans.interrupts import Interrupts
 from dagster_koans.judge import Judge
 from dagster_koans.options import KoansOptions
+from dagster_koans.path import Koan
 from dagster_koans.progress import Standing
 from dagster_koans.reading import Reading
 from dagster_koans.screen import INTERRUPTED_LINE
+from dagster_koans.takeaways import MAX_SHOWN, read_next, takeaways_of
 
 
 class EndScreen:
@@ -35,6 +38,7 @@ class EndScreen:
         self.judge = judge
         self.interrupts = interrupts
         self.exitstatus: int | None = None  # set once the session has finished
+        self.first_passes: list[Koan] = []  # koans whose takeaway is due on this screen
 
     def pytest_configure(self, config: pytest.Config) -> None:
         """Called when this object is registered."""
@@ -46,10 +50,13 @@ class EndScreen:
     def standing(self, session: pytest.Session | None = None) -> Standing:
         """Where the learner stands, made once from what each part of the run found."""
         history, judge, reading = self.history, self.judge, self.reading
-        return Standing(
+        verdicts = {**history.failed_before, **history.known, **judge.verdicts}
+        self.first_passes = history.first_passes(verdicts)
+        shown = takeaways_of(reading.track, self.first_passes[:MAX_SHOWN])
+        standing = Standing(
             path=reading.path,
             track=reading.track,
-            verdicts={**history.failed_before, **history.known, **judge.verdicts},
+            verdicts=verdicts,
             files=reading.files,
             problems=judge.problems,
             passed_before=history.passed_before,
@@ -61,6 +68,19 @@ class EndScreen:
             stopped_early=str(session and (session.shouldstop or session.shouldfail) or ""),
             interrupted=self.interrupts.interrupted,
             exited=self.interrupts.exited,
+            takeaways=shown,
+            more_first_passes=len(self.first_passes) - len(shown),
+        )
+        finished = [
+            lesson
+            for lesson in reading.path.lessons
+            if standing.complete(lesson) and any(k.lesson == lesson.stem for k in self.first_passes)
+        ]
+        return dataclasses.replace(
+            standing,
+            read_next=tuple(
+                (lesson, read_next(reading.track.solution(lesson.stem))) for lesson in finished
+            ),
         )
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -72,7 +92,8 @@ class EndScreen:
         standing = self.standing(session)
         status = standing.exit_status(int(session.exitstatus), self.options.hint)
         try:
-            draw(self.config, self.options, standing, status)
+            if draw(self.config, self.options, standing, status):
+                self.history.took(self.first_passes)
         except Exception as error:  # a bug of ours: one plain line, never a wrong screen
             sys.stderr.write(
                 f"dagster-koans: the koans plugin failed while drawing the screen "

@@ -21,8 +21,7 @@ from dagster_koans.options import KoansOptions
 from dagster_koans.path import Koan
 from dagster_koans.reading import Reading
 from dagster_koans.verdict import Outcome, Verdict, before_running
-
-CANCELLED = "DAGSTER_KOANS_CANCELLED"  # pids of watch-mode runs the watcher ended on purpose
+from dagster_koans.watched import watched
 
 
 class History:
@@ -34,7 +33,8 @@ class History:
         # pytest's cache is None with -p no:cacheprovider: then nothing is remembered
         cache = getattr(config, "cache", None)
         self.ledger = Ledger(cache, cache_folder(config) if cache is not None else None)
-        self._abrupt = self._abrupt_end()
+        watcher = watched(config)
+        self._abrupt = self._abrupt_end(watcher.cancelled if watcher is not None else ())
         self.known: dict[str, Verdict] = {}  # by Koan.key: judged without running
         # by Koan.key: what stands if the koan does not run (-m, -k, --deselect, --ignore)
         self.failed_before: dict[str, Verdict] = {}
@@ -54,12 +54,13 @@ class History:
         the run's end (a cache that cannot be written)."""
         return [*self.ledger.notes, *self._abrupt]
 
-    def _abrupt_end(self) -> list[str]:
+    def _abrupt_end(self, cancelled: tuple[int, ...]) -> list[str]:
+        """`cancelled`: pids of the watcher's runs it ended on purpose, for a newer save."""
         left = self.ledger.abrupt
         if left is None:
             return []
         nodeid, _, pid = left.rpartition("@")
-        if pid in os.environ.get(CANCELLED, "").split(","):
+        if pid in {str(p) for p in cancelled}:
             return []  # the watcher ended that run on purpose, for a newer save
         return [
             f"The previous run ended abruptly while {nodeid} was running "
@@ -109,7 +110,8 @@ class History:
             if trust and not options.narrowed and ready:
                 self.unimported.add(lesson.stem)
         if not options.narrowed:
-            self.scope.update(k.key for k in reading.path.koans if options.covers(k.lesson))
+            covered = {each.stem for each in reading.path.lessons if options.covers(each.stem)}
+            self.scope.update(k.key for k in reading.path.koans if k.lesson in covered)
 
     def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
         stem = collection_path.stem
@@ -187,6 +189,28 @@ class History:
             passed = None if verdict.outcome is Outcome.SKIPPED else False
         self.ledger.remember(koan.key, fingerprint, passed)
         self.ledger.save()
+
+    def first_passes(self, verdicts: dict[str, Verdict]) -> list[Koan]:
+        """Koans that ran and passed in this run and whose takeaway was never shown (on the
+        koans track: a run of `solutions/` shows none)."""
+        if self.options.track.name != "koans":
+            return []
+        taken = self.ledger.record.taken
+        return [
+            koan
+            for koan in self.reading.path.koans
+            if koan.key not in taken
+            and (verdict := verdicts.get(koan.key)) is not None
+            and verdict.outcome is Outcome.PASSED
+        ]
+
+    def took(self, koans: list[Koan]) -> None:
+        """The screen showed these koans' takeaways (or said how many more there were)."""
+        if koans:
+            record = self.ledger.record
+            taken = record.taken | {koan.key for koan in koans}
+            self.ledger.record = dataclasses.replace(record, taken=taken)
+            self.ledger.save()
 
     def pytest_sessionfinish(self) -> None:
         self.ledger.running(None)

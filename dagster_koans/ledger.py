@@ -62,6 +62,7 @@ class HistoryRecord:
     # lesson stem -> digest of the module-level code that last imported without error
     imported: Mapping[str, str] = field(default_factory=dict)
     started: float | None = None  # when the learner first ran the path
+    taken: frozenset[str] = frozenset()  # keys of koans whose takeaway the screen has shown
 
     @classmethod
     def from_cache(cls, data: object) -> HistoryRecord | None:
@@ -71,6 +72,8 @@ class HistoryRecord:
         passes, imported = _strings(data.get("passes", {})), _strings(data.get("imported", {}))
         failed = _strings(data.get("failed", {}))
         ever, started = data.get("ever_passed", []), data.get("started")
+        # A record from before takeaways: every koan that passed then counts as taken.
+        taken = data.get("taken", ever)
         if (
             passes is None
             or failed is None
@@ -78,9 +81,11 @@ class HistoryRecord:
             or not isinstance(ever, list)
             or not all(isinstance(key, str) for key in ever)
             or not (started is None or is_time(started))
+            or not isinstance(taken, list)
+            or not all(isinstance(key, str) for key in taken)
         ):
             return None
-        return cls(passes, failed, frozenset(ever), imported, started)
+        return cls(passes, failed, frozenset(ever), imported, started, frozenset(taken))
 
     def to_cache(self) -> dict[str, object]:
         return {
@@ -89,6 +94,7 @@ class HistoryRecord:
             "ever_passed": sorted(self.ever_passed),
             "imported": dict(self.imported),
             "started": self.started,
+            "taken": sorted(self.taken),
         }
 
     def with_result(self, key: str, fingerprint: str | None, passed: bool | None) -> HistoryRecord:

@@ -16,7 +16,24 @@ from dagster_koans.path import LearningPath, Lesson
 from dagster_koans.track import TRACKS, Track
 
 DEFAULT_TIMEOUT = 5.0
-ONCE_ONLY = ("reset", "yes", "compare", "hint", "collectonly")  # refused with --watch
+# Refused with --watch, each with the flag the learner typed: options that act once, and options
+# that take the terminal (a debugger reads it line by line, the watcher key by key).
+NOT_WITH_WATCH = {
+    "reset": "--reset",
+    "yes": "--yes",
+    "compare": "--compare",
+    "spoilers": "--spoilers",
+    "hint": "--hint",
+    "collectonly": "--collect-only",
+    "showfixtures": "--fixtures",
+    "show_fixtures_per_test": "--fixtures-per-test",
+    "setuponly": "--setup-only",
+    "setupplan": "--setup-plan",
+    "usepdb": "--pdb",
+    "trace": "--trace",
+    "looponfail": "--looponfail",
+    "koans_off": "--koans-off",
+}
 
 
 @dataclass(frozen=True)
@@ -153,12 +170,26 @@ def read_options(config: pytest.Config, track: Track, path: LearningPath) -> Koa
 
 
 def refuse_with_watch(config: pytest.Config) -> None:
-    """Options that act once make no sense in a watcher that runs again after every save."""
-    for name in ONCE_ONLY:
+    """Options that act once, or take the terminal, make no sense in a watcher that runs again
+    after every save and reads the learner's keys. `--watch-poll` goes with --watch."""
+    for name, flag in NOT_WITH_WATCH.items():
         if config.getoption(name, None):
-            flag = {"collectonly": "--collect-only"}.get(name, f"--{name}")
+            if name in ("usepdb", "trace", "looponfail"):
+                raise pytest.UsageError(
+                    f"{flag} cannot go with --watch: the watcher reads your keys and runs again "
+                    "by itself. Run it on its own."
+                )
+            if name == "koans_off":
+                raise pytest.UsageError(
+                    "--koans-off cannot go with --watch: the watcher redraws the koans' screen."
+                )
             raise pytest.UsageError(
                 f"{flag} acts once and cannot go with --watch: run it on its own, then watch."
             )
     if config.getoption("numprocesses", None):
         raise pytest.UsageError("-n (pytest-xdist) cannot go with --watch.")
+    track = chosen_track(config)
+    if track is None or track.name != "koans":
+        raise pytest.UsageError(
+            "--watch watches koans/: run it as pytest koans/ --watch (or name files in koans/)."
+        )

@@ -142,6 +142,10 @@ class ScannedFile:
     functions: tuple[KoanSource, ...] = ()
     error: FileError | None = None
     duplicates: tuple[str, ...] = field(default=())
+    # (koan name or None for the module, salt) -> digest; a watcher's runs inherit its digests
+    _digests: dict[tuple[str | None, str], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def function(self, name: str) -> KoanSource | None:
         # Python keeps the last of two functions with one name, and so does pytest.
@@ -158,8 +162,10 @@ class ScannedFile:
         fn = self.function(name)
         if fn is None:
             return None
-        own = "\n".join(self.lines[fn.first_line - 1 : fn.last_line])
-        return digest(salt, self._outside_tests, own)
+        if (name, salt) not in self._digests:
+            own = "\n".join(self.lines[fn.first_line - 1 : fn.last_line])
+            self._digests[name, salt] = digest(salt, self._outside_tests, own)
+        return self._digests[name, salt]
 
     @cached_property
     def compiles(self) -> bool:
@@ -174,7 +180,9 @@ class ScannedFile:
 
     def module_fingerprint(self, salt: str) -> str:
         """A digest of what importing the file runs: everything but the koans' bodies."""
-        return digest(salt, self._outside_tests)
+        if (None, salt) not in self._digests:
+            self._digests[None, salt] = digest(salt, self._outside_tests)
+        return self._digests[None, salt]
 
 
 @dataclass(frozen=True)
@@ -200,13 +208,28 @@ def digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
 
 
+# Scans by file and exact content: a warm watcher scans the lessons before it forks each run,
+# and the run finds them here (reading every file is cheap, parsing them is not).
+_scanned: dict[tuple[Path, bytes], ScannedFile] = {}
+
+
 def scan_file(file: Path) -> ScannedFile:
     """Read a lesson file as text, without importing it."""
     try:
-        # utf-8-sig: a file saved with a byte-order mark (Windows Notepad) imports in Python.
-        return scan_source(file.read_bytes().decode("utf-8-sig"))
-    except (UnicodeDecodeError, OSError) as error:  # not UTF-8, a folder, gone, unreadable
+        data = file.read_bytes()
+    except OSError as error:  # a folder, gone, unreadable
         return ScannedFile(error=error)
+    found = _scanned.get((file, data))
+    if found is None:
+        try:
+            # utf-8-sig: a file saved with a byte-order mark (Windows Notepad) imports in Python.
+            found = scan_source(data.decode("utf-8-sig"))
+        except UnicodeDecodeError as error:
+            found = ScannedFile(error=error)
+        if len(_scanned) > 200:
+            _scanned.clear()
+        _scanned[(file, data)] = found
+    return found
 
 
 BROAD = frozenset({"Exception", "BaseException", "DagsterError"})

@@ -7,10 +7,13 @@ project's own tests, and any run with `--koans-off`, are plain pytest.
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from dagster_koans.options import DEFAULT_TIMEOUT, chosen_track, read_options, refuse_with_watch
 from dagster_koans.path import load_path
+from dagster_koans.watched import Watched, watched
 
 # pytest's options that show something instead of running tests: --cache-show, --fixtures,
 # --fixtures-per-test
@@ -21,8 +24,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("koans", "Dagster Koans")
     group.addoption("--hint", action="store_true", help="show a hint for the current koan")
     group.addoption(
-        "--watch", action="store_true", help="run again after every save in koans/ (Ctrl-C stops)"
+        "--watch",
+        action="store_true",
+        help="run again after every save in koans/; keys h hint, c compare, r run again, q quit",
     )
+    group.addoption(
+        "--watch-poll",
+        action="store_true",
+        help="--watch, looking at koans/ every 0.2 s instead of waiting for the system's file "
+        "events (for WSL on a Windows drive, containers and VMs, where saves go unseen)",
+    )
+    group.addoption("--koans-watched", help=argparse.SUPPRESS)  # the watcher's word to a run
     group.addoption(
         "--compare",
         metavar="NN",
@@ -36,7 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--reset",
         metavar="NN",
-        help="restore a lesson file as shipped, keeping your copy as a backup (with --yes)",
+        help="restore a lesson file (or all of them) as shipped, keeping your copy as a backup "
+        "(with --yes; without it, says what it would do)",
     )
     group.addoption("--yes", action="store_true", help="confirm --reset")
     group.addoption(
@@ -57,8 +70,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    """`--watch` and `--reset NN` act instead of a plain run."""
-    if config.getoption("watch"):
+    """`--watch` and `--reset NN` act instead of a plain run.
+
+    A run the watcher started is never a watcher itself, even with `--watch` in
+    PYTEST_ADDOPTS: the watcher hands it a `Watched` plugin (or, in a new process, its JSON)."""
+    handed = config.getoption("koans_watched")
+    if handed:
+        config.pluginmanager.register(Watched.from_argument(handed))
+    if (config.getoption("watch") or config.getoption("watch_poll")) and watched(config) is None:
         refuse_with_watch(config)
         from dagster_koans.watch import watch
 
@@ -66,11 +85,16 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     wanted = config.getoption("reset")
     if wanted is None:
         return None
-    from dagster_koans.reset import reset_lesson
+    from dagster_koans.reset import reset_all, reset_lesson
 
-    lesson = load_path(config.rootpath).lesson(wanted)
+    path = load_path(config.rootpath)
+    if wanted == "all":
+        status, message = reset_all(config.rootpath, path, config.getoption("yes"))
+        print(message)
+        return status
+    lesson = path.lesson(wanted)
     if lesson is None:
-        raise pytest.UsageError(f"--reset takes a lesson number, not {wanted!r}")
+        raise pytest.UsageError(f"--reset takes a lesson number or all, not {wanted!r}")
     status, message = reset_lesson(config.rootpath, lesson, config.getoption("yes"))
     print(message)
     return status

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from dagster_koans.path import Koan, LearningPath, Lesson, ScannedFile
+from dagster_koans.takeaways import Takeaway
 from dagster_koans.track import Track
 from dagster_koans.verdict import ANSI, FileProblem, Outcome, Verdict, settle, shorten
 
@@ -56,6 +57,11 @@ class Standing:
     stopped_early: str = ""  # why pytest stopped before the end (-x, --maxfail, --sw)
     interrupted: bool = False  # Ctrl-C or SIGTERM
     exited: bool = False  # a test called `pytest.exit()`: its status stands
+    # Koans that passed for the first time in this run, with their takeaways (at most a few),
+    # how many more did, and each lesson they finished with its links to read next.
+    takeaways: tuple[Takeaway, ...] = ()
+    more_first_passes: int = 0
+    read_next: tuple[tuple[Lesson, tuple[str, ...]], ...] = ()
 
     def exit_status(self, pytest_status: int, hint: bool) -> int:
         """The run's exit status, agreeing with the screen: pytest's, but a koan judged without

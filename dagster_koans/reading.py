@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -59,6 +60,7 @@ def read_track(track: Track, path: LearningPath, collected: list[str]) -> Readin
     return Reading(path, track, files, problems, strays, version_salt())
 
 
+@functools.cache  # a watcher's runs inherit it: Python, Dagster and the plugin stay as they were
 def version_salt() -> str:
     """What every koan's outcome also depends on: Python, Dagster, and the blanks and fixtures."""
     from importlib.metadata import version

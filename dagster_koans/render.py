@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -61,6 +62,8 @@ def render_screen(
         [progress] if quiet else [progress, render_lessons(console, standing)]
     )
     parts += render_notes(console, standing)
+    if not quiet:
+        parts += render_takeaways(console, standing, command)
     current = standing.current()
     if current is None:
         parts.append(render_enlightenment(console, standing, command))
@@ -151,6 +154,29 @@ def render_lessons(console: Console, standing: Standing) -> RenderableType:
             Text(note, style="yellow" if here else "red"),
         )
     return Group(table, Text())
+
+
+def render_takeaways(console: Console, standing: Standing, command: str) -> list[RenderableType]:
+    """What the koans that passed for the first time showed, and what to read after a lesson."""
+    g = glyphs(console)
+    parts: list[RenderableType] = []
+    for takeaway in standing.takeaways:
+        parts.append(Text(f" {g.done} {takeaway.koan.name}: what it showed", style="green"))
+        parts.append(Padding(Text(takeaway.text), (0, 0, 0, 3)))
+    if standing.more_first_passes:
+        more = standing.more_first_passes
+        parts.append(
+            Text(
+                f"   And {more} more koan{'s' if more > 1 else ''} passed for the first time: "
+                f"pytest {command} --compare NN lists a finished lesson's takeaways.",
+                style="dim",
+            )
+        )
+    for lesson, links in standing.read_next:
+        if links:
+            parts.append(Text(f" {g.done} {lesson.number} {lesson.title} finished. Read next:"))
+            parts += [Text(f"   {link}", style="bold") for link in links]
+    return [*parts, Text()] if parts else []
 
 
 def render_compare_prompt(console: Console, command: str, lesson: Lesson) -> RenderableType:

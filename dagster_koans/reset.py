@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_koans.path import Lesson, at_line, describe_error
+from dagster_koans.path import LearningPath, Lesson, at_line, describe_error
 
 STATE_FOLDER = ".koans"  # the one git-ignored folder at the root for what the plugin keeps
 SHIPPED = "solutions/shipped_blanks.json"
@@ -164,6 +164,42 @@ def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[pytest.Ex
     if kept is not None:
         message += f" Your copy is kept at {kept.relative_to(root)}."
     return pytest.ExitCode.OK, message
+
+
+def reset_all(root: Path, path: LearningPath, confirmed: bool) -> tuple[pytest.ExitCode, str]:
+    """`--reset all`: every lesson of `koans/` as shipped, each changed file kept first (see
+    `reset_lesson`, which restores each and says what stands in the way)."""
+    changed = [lesson for lesson in path.lessons if not as_shipped(root, lesson)]
+    if not changed:
+        return pytest.ExitCode.OK, "Every lesson in koans/ is already as shipped: nothing to do."
+    numbers = ", ".join(lesson.number for lesson in changed)
+    lessons = f"{len(changed)} lesson{'s' if len(changed) > 1 else ''} ({numbers})"
+    if not confirmed:
+        return pytest.ExitCode.USAGE_ERROR, (
+            f"{lessons} differ from how they were shipped. To restore every lesson as shipped, "
+            f"run again with --yes (each of your copies is kept in {STATE_FOLDER}/backups/ first)."
+        )
+    done: list[str] = []
+    for lesson in changed:
+        status, message = reset_lesson(root, lesson, confirmed=True)
+        if status != pytest.ExitCode.OK:
+            restored = f"Restored {', '.join(done)} as shipped; then: " if done else ""
+            return status, restored + message
+        done.append(lesson.number)
+    return pytest.ExitCode.OK, (
+        f"Restored {lessons} as shipped; your copies are kept in {STATE_FOLDER}/backups/."
+    )
+
+
+def as_shipped(root: Path, lesson: Lesson) -> bool:
+    """True when the lesson's file in `koans/` is exactly as shipped."""
+    shipped = shipped_text(root, lesson)
+    try:
+        return shipped is not None and (root / "koans" / lesson.filename).read_bytes() == (
+            shipped.encode()
+        )
+    except OSError:
+        return False
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--record"]:

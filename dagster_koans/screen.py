@@ -17,12 +17,14 @@ import pytest
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
-from dagster_koans.compare import render_compare
+from dagster_koans.compare import render_compare, render_lesson_takeaways
 from dagster_koans.options import KoansOptions
+from dagster_koans.path import Lesson
 from dagster_koans.progress import SCREEN_STATUSES, Standing
-from dagster_koans.render import render_progress, render_screen
+from dagster_koans.render import FANCY, glyphs, render_progress, render_screen
+from dagster_koans.takeaways import read_next, takeaways_of
+from dagster_koans.watched import Watched, watched
 
-WATCHING = "DAGSTER_KOANS_WATCHING"  # set by the watcher for the runs it starts
 ASCII_FOR = str.maketrans(
     {
         "…": "...",
@@ -61,7 +63,7 @@ class Look:
     markup: bool  # colour and box drawing
     encoding: str  # "utf-8", or "ascii" where Unicode cannot be shown
     quiet: bool  # pytest's -q
-    watching: bool  # a run the watcher started
+    watching: Watched | None  # the watcher's word to a run it started
 
 
 def stream_encoding() -> str:
@@ -84,7 +86,7 @@ def look_of(config: pytest.Config) -> Look:
         markup=markup,
         encoding=stream_encoding(),
         quiet=config.get_verbosity() < 0,
-        watching=bool(os.environ.get(WATCHING)),
+        watching=watched(config),
     )
 
 
@@ -103,43 +105,73 @@ def make_console(look: Look) -> Console:
 INTERRUPTED_LINE = " Interrupted: the run stopped before the end. Run it again when ready."
 
 
-def draw(config: pytest.Config, options: KoansOptions, standing: Standing, status: int) -> None:
-    """Draw the screen for a run that ends with `status` (see `Standing.exit_status`)."""
+def draw(config: pytest.Config, options: KoansOptions, standing: Standing, status: int) -> bool:
+    """Draw the screen for a run that ends with `status` (see `Standing.exit_status`); True
+    when it showed the takeaways of the koans that passed for the first time."""
     if options.collect_only or standing.exited:
-        return  # pytest's list of node ids, or a test's `pytest.exit()`, is the whole answer
+        return False  # pytest's list of node ids, or a test's `pytest.exit()`, is the answer
     if config.pluginmanager.get_plugin("terminalreporter") is None:
-        return  # -p no:terminal: pytest shows nothing, and neither does the screen
+        return False  # -p no:terminal: pytest shows nothing, and neither does the screen
     if status == pytest.ExitCode.USAGE_ERROR and options.hint and not standing.interrupted:
         sys.stderr.write("ERROR: --hint: every koan of this run is solved, nothing to hint at.\n")
-        return
-    writer = config.get_terminal_writer()
-    writer.write(screen_text(look_of(config), options, standing, status))
-    writer.flush()
+        return False
+    look = look_of(config)
+    text = screen_text(look, options, standing, status)
+    if look.watching is None or not look.watching.show(text):  # else drawn in place
+        writer = config.get_terminal_writer()
+        writer.write(text)
+        writer.flush()
+    return shows_the_path(look, options, standing, status) and not look.quiet
+
+
+def shows_the_path(look: Look, options: KoansOptions, standing: Standing, status: int) -> bool:
+    """True for the path's own screen; False for a comparison or a run that was interrupted."""
+    comparing = options.compare is not None or (look.watching is not None and look.watching.compare)
+    return not standing.interrupted and status in SCREEN_STATUSES and not comparing
 
 
 def screen_text(look: Look, options: KoansOptions, standing: Standing, status: int) -> str:
     """The screen as text, in the glyphs the output can show."""
     console = make_console(look)
+    watcher = look.watching
     if standing.interrupted:
         console.print(INTERRUPTED_LINE)
     elif status in SCREEN_STATUSES:
         if options.compare is not None:
-            console.print(compare_view(console, options, standing))
+            console.print(compare_view(console, options, standing, options.compare))
+        elif watcher is not None and watcher.compare:
+            console.print(compare_just_finished(console, options, standing))
         else:
-            console.print(
-                render_screen(console, standing, options.command, options.hint, look.quiet)
-            )
-    if look.watching:
-        console.print(" Watching koans/: save a file to run again. Ctrl-C stops.", style="dim")
+            hint = options.hint or (watcher is not None and watcher.hint)
+            console.print(render_screen(console, standing, options.command, hint, look.quiet))
+    if watcher is not None:
+        console.print(watcher.footer(glyphs(console) is FANCY), style="dim")
     text = console.file.getvalue()  # type: ignore[attr-defined]
     if look.encoding == "ascii":
         text = text.translate(ASCII_FOR).encode("ascii", "replace").decode("ascii")
     return str(text)
 
 
-def compare_view(console: Console, options: KoansOptions, standing: Standing) -> RenderableType:
-    lesson = options.compare
-    assert lesson is not None
+def compare_just_finished(
+    console: Console, options: KoansOptions, standing: Standing
+) -> RenderableType:
+    """Watch mode's `c`: the lesson finished last, or a line saying none is finished yet."""
+    lesson = standing.just_completed()
+    if lesson is None and standing.current() is None and standing.path.lessons:
+        lesson = standing.path.lessons[-1]  # the whole path is done: the last lesson
+    if lesson is None:
+        progress = render_progress(console, standing.solved(), standing.total)
+        message = Text(
+            "  No lesson finished just now: c shows a lesson beside the master's answers once "
+            "its last koan passes. Press c again to go back.\n"
+        )
+        return Group(progress, message)
+    return compare_view(console, options, standing, lesson)
+
+
+def compare_view(
+    console: Console, options: KoansOptions, standing: Standing, lesson: Lesson
+) -> RenderableType:
     progress = render_progress(console, standing.solved(), standing.total)
     if not standing.complete(lesson) and not options.spoilers:
         message = Text(
@@ -152,7 +184,13 @@ def compare_view(console: Console, options: KoansOptions, standing: Standing) ->
     yours = read_lines(track.file(lesson.stem))
     masters = read_lines(track.solution(lesson.stem))
     title = f"{track.shown(lesson.stem)}  beside  {track.shown_solution(lesson.stem)}"
-    return Group(progress, render_compare(console, title, yours, masters))
+    takeaways = takeaways_of(track, list(lesson.koans))
+    links = read_next(track.solution(lesson.stem))
+    return Group(
+        progress,
+        render_compare(console, title, yours, masters),
+        render_lesson_takeaways(console, takeaways, links),
+    )
 
 
 def read_lines(file: os.PathLike[str]) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT
 from dagster_koans.blanks import blank_lines
-from dagster_koans.path import LearningPath, load_path, scan_file
+from dagster_koans.path import LearningPath, Lesson, load_path, scan_file
 
 PATH = load_path(ROOT)
 KOAN_IDS = [koan.key for koan in PATH.koans]
@@ -151,3 +151,20 @@ def test_hint_files_name_only_koans_of_the_path() -> None:
     for lesson in PATH.lessons:
         hints = read_hints(ROOT / "hints" / f"{lesson.stem}.md")
         assert list(hints) == [koan.name for koan in lesson.koans]
+
+
+@pytest.mark.parametrize("lesson", PATH.lessons, ids=[lesson.stem for lesson in PATH.lessons])
+def test_every_koan_has_a_takeaway_and_every_lesson_links_to_read_next(lesson: Lesson) -> None:
+    from dagster_koans.takeaways import lesson_takeaways, read_next
+    from dagster_koans.track import Track
+
+    track = Track(ROOT, "koans")
+    takeaways = lesson_takeaways(track, lesson.stem)
+    assert list(takeaways) == [koan.name for koan in lesson.koans], (
+        f"takeaways/{lesson.stem}.md: one section per koan, in file order"
+    )
+    assert all(text.strip() for text in takeaways.values())
+    for folder in ("koans", "solutions"):
+        links = read_next(ROOT / folder / lesson.filename)
+        assert 1 <= len(links) <= 3, f"{folder}/{lesson.filename}: no Read next paragraph"
+        assert all(link.startswith("https://docs.dagster.io/") for link in links)

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import WIDTH, fill, solve
+from conftest import ROOT, WIDTH, fill, solve
 
 ESCAPE = "\x1b["
 
@@ -21,7 +21,13 @@ ESCAPE = "\x1b["
 def on_a_terminal(project: pytest.Pytester, *args: str, **env: str) -> str:
     """Run pytest on a pseudo-terminal WIDTH columns wide; return all it wrote."""
     leader, follower = pty.openpty()
-    environment = {**os.environ, "COLUMNS": str(WIDTH), "TERM": "xterm-256color", **env}
+    environment = {
+        **os.environ,
+        "COLUMNS": str(WIDTH),
+        "TERM": "xterm-256color",
+        "PYTHONPATH": str(ROOT),  # this checkout's plugin, not the one installed
+        **env,
+    }
     for name in ("CI", "NO_COLOR", "FORCE_COLOR", "PY_COLORS"):
         if name not in env:
             environment.pop(name, None)

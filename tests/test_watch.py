@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -20,15 +21,20 @@ FOOTER = "Watching koans/"
 class Watcher:
     """`pytest koans/ --watch` in a project, its screens read as they are drawn."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self, folder: Path, args: tuple[str, ...] = ("koans/", "--watch"), **env: str
+    ) -> None:
         self.output: list[str] = []
         self.screens = threading.Semaphore(0)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "koans/", "--watch"],
+            [sys.executable, "-m", "pytest", *args],
             cwd=folder,
+            stdin=subprocess.DEVNULL,  # no terminal to read keys from: saves alone
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # this checkout's plugin, not the one installed
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         )
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -82,6 +88,7 @@ def test_a_save_during_a_run_cancels_that_run(
     screen = watcher.next_screen(timeout=20)
     assert time.monotonic() - started < 10
     assert "1/3 koans" in screen
+    assert "ended abruptly" not in screen  # the watcher told the next run it ended that one
     assert watcher.stop() == 2
 
 
@@ -130,3 +137,44 @@ def test_a_koans_folder_deleted_and_made_again_is_still_watched(
     while "1/3 koans" not in watcher.next_screen(timeout=60):
         assert time.monotonic() < deadline, "".join(watcher.output)
     assert watcher.stop() == 2
+
+
+def test_watch_in_pytest_addopts_makes_the_watcher_watch_and_its_runs_not(
+    two_lessons: pytest.Pytester,
+) -> None:
+    watcher = Watcher(two_lessons.path, ("koans/",), PYTEST_ADDOPTS="--watch")
+    try:
+        assert "0/3 koans" in watcher.next_screen()
+        solve(two_lessons, "02_words")
+        assert "1/3 koans" in watcher.next_screen()
+        assert watcher.stop() == 2
+        assert "".join(watcher.output).count("Warming up Dagster") == 1
+    finally:
+        if watcher.process.poll() is None:
+            watcher.process.kill()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--pdb"], "--pdb cannot go with --watch"),
+        (["--trace"], "--trace cannot go with --watch"),
+        (["--koans-off"], "--koans-off cannot go with --watch"),
+        (["--fixtures"], "--fixtures acts once and cannot go with --watch"),
+        (["--watch-poll", "--spoilers"], "--spoilers acts once and cannot go with --watch"),
+    ],
+)
+def test_options_that_take_the_terminal_or_the_screen_are_refused_with_watch(
+    two_lessons: pytest.Pytester, args: list[str], said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a process of its own, bounded: a watcher that started would never end by itself.
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    result = two_lessons.runpytest_subprocess("koans/", "--watch", *args, timeout=120)
+    assert result.ret == 4
+    assert said in "\n".join(result.errlines)
+
+
+def test_watch_watches_koans_and_refuses_another_folder(two_lessons: pytest.Pytester) -> None:
+    result = two_lessons.runpytest("solutions/", "--watch-poll")
+    assert result.ret == 4
+    assert "--watch watches koans/: run it as pytest koans/ --watch" in "\n".join(result.errlines)
