@@ -351,7 +351,8 @@ def render_enlightenment(console: Console, standing: Standing, command: str) -> 
     text.append("\n")
     text.append("  Where next:\n")
     text.append(f"  - Compare your answers with the master's:  pytest {command} --compare NN\n")
-    text.append('  - Open the capstone in the Dagster UI: pip install -e ".[ui]", then\n')
-    text.append("    cd capstone && dg dev (the README has the details).\n")
+    text.append("  - Open the capstone in the Dagster UI:\n")
+    text.append('    pip install -e ".[ui]" -c constraints.txt, then cd capstone && dg dev\n')
+    text.append("    (the README has the details).\n")
     text.append("  - Read the Dagster docs: https://docs.dagster.io\n")
     return text
