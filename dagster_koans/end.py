@@ -52,7 +52,8 @@ class EndScreen:
         history, judge, reading = self.history, self.judge, self.reading
         verdicts = {**history.failed_before, **history.known, **judge.verdicts}
         self.first_passes = history.first_passes(verdicts)
-        shown = takeaways_of(reading.track, self.first_passes[:MAX_SHOWN])
+        due = takeaways_of(reading.track, self.first_passes)  # a koan without one says nothing
+        shown = due[:MAX_SHOWN]
         standing = Standing(
             path=reading.path,
             track=reading.track,
@@ -69,7 +70,7 @@ class EndScreen:
             interrupted=self.interrupts.interrupted,
             exited=self.interrupts.exited,
             takeaways=shown,
-            more_first_passes=len(self.first_passes) - len(shown),
+            more_first_passes=len(due) - len(shown),
         )
         finished = [
             lesson

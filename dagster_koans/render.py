@@ -166,10 +166,13 @@ def render_takeaways(console: Console, standing: Standing, command: str) -> list
     if standing.more_first_passes:
         more = standing.more_first_passes
         parts.append(
-            Text(
-                f"   And {more} more koan{'s' if more > 1 else ''} passed for the first time: "
-                f"pytest {command} --compare NN lists a finished lesson's takeaways.",
-                style="dim",
+            Padding(
+                Text(
+                    f"And {more} more koan{'s' if more > 1 else ''} passed for the first time: "
+                    f"pytest {command} --compare NN lists a finished lesson's takeaways.",
+                    style="dim",
+                ),
+                (0, 0, 0, 3),
             )
         )
     for lesson, links in standing.read_next:

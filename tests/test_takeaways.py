@@ -106,6 +106,13 @@ def test_many_first_passes_show_a_few_takeaways_and_count_the_rest(
     assert "what it showed" not in screen(taught.runpytest("koans/", "--koans-fresh"))
 
 
+def test_a_koan_without_a_takeaway_passes_without_a_word(taught: pytest.Pytester) -> None:
+    (taught.path / "takeaways" / "02_words.md").unlink()
+    solve(taught, "02_words")
+    shown = screen(taught.runpytest("koans/"))
+    assert "what it showed" not in shown and "more koan" not in shown
+
+
 def test_a_history_from_before_takeaways_shows_none_for_what_passed_then(
     taught: pytest.Pytester,
 ) -> None:
