@@ -35,7 +35,7 @@ schedules, the sensor daemon ticks sensors, the run queue daemon launches queued
 limits allow, the backfill daemon launches backfills, the asset daemon evaluates automation
 conditions and the freshness daemon freshness policies. With `run_retries` enabled the event log
 consumer launches failed runs again; with `run_monitoring` enabled (it is off by default) the
-monitoring daemon fails a run whose worker died, and a run still going after its
+monitoring daemon fails a run whose worker died, and stops a run still going after its
 `dagster/max_runtime` tag's number of seconds. Without a daemon nothing ticks, and a submitted
 run stays in the queue.
 
@@ -442,7 +442,7 @@ def test_at_run_granularity_the_queue_keeps_the_pool_and_no_step_claims_a_slot(
 
 def test_nothing_in_a_test_enforces_a_max_runtime(instance: dg.DagsterInstance) -> None:
     """The `dagster/max_runtime` tag gives a run a time limit, in seconds. The monitoring daemon
-    fails a run still going past it, once `run_monitoring` is enabled in `dagster.yaml`. This run
+    stops a run still going past it, once `run_monitoring` is enabled in `dagster.yaml`. This run
     had a millisecond, took longer, and no daemon watched it."""
 
     @dg.op

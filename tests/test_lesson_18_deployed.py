@@ -271,17 +271,19 @@ def test_one_daemon_process_runs_the_daemons_the_lesson_names(deployment: Deploy
     } <= deployment.heartbeats
 
 
-def test_the_monitoring_daemon_fails_a_run_past_its_max_runtime(deployment: Deployment) -> None:
-    """The run tagged `dagster/max_runtime: 2` was failed by the monitoring daemon, its op
-    stopped before it could end by itself."""
+def test_the_monitoring_daemon_stops_a_run_past_its_max_runtime(deployment: Deployment) -> None:
+    """The run tagged `dagster/max_runtime: 2` was stopped by the monitoring daemon, its op
+    ended before it could finish by itself. The daemon marks the run canceling, terminates its
+    worker, then marks it failed; the worker may record its own cancellation first, so the run
+    ends CANCELED or FAILURE (both seen under a real daemon), never SUCCESS."""
     [run] = deployment.runs_of("overdue_job")
 
-    assert run.status == dg.DagsterRunStatus.FAILURE
-    failures = deployment.instance.get_records_for_run(
-        run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE
+    assert run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+    canceling = deployment.instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.RUN_CANCELING
     ).records
-    messages = [record.event_log_entry.message for record in failures]
-    assert any("Exceeded maximum runtime of 2 seconds" in message for message in messages)
+    messages = [record.event_log_entry.message for record in canceling]
+    assert any("exceeding maximum runtime of 2 seconds" in message for message in messages)
     step_success = deployment.instance.get_records_for_run(run.run_id, of_type=STEP_SUCCESS)
     assert step_success.records == []
 
