@@ -13,6 +13,9 @@ from processes import Run
 from conftest import WORDS, solve, write_lesson
 
 CALM = " Interrupted: the run stopped before the end. Run it again when ready."
+# The signal ends these runs. The learner's 5 s limit on a koan (and on a lesson's import, here
+# importing Dagster) could end them first on a busy machine; minutes cannot.
+LIMIT = ("-o", "koans_timeout=120")
 
 SPINNING = '''
     """Spinning."""
@@ -61,13 +64,13 @@ def test_an_interrupt_ends_with_exit_2_one_calm_line_and_nothing_left_behind(
     write_lesson(project, "02_words", WORDS)
     solve(project, "01_spin")
     solve(project, "02_words")
-    status, _ = Run(project, "koans/02_words.py").end()  # a koan solved before: history
+    status, _ = Run(project, "koans/02_words.py", *LIMIT).end()  # a koan solved before: history
     assert status == 0
-    run = Run(project, f"koans/01_spin.py::test_spinning_{where}", "koans/02_words.py")
+    run = Run(project, f"koans/01_spin.py::test_spinning_{where}", "koans/02_words.py", *LIMIT)
     run.wait_for(project.path / "go")
     for number, signum in enumerate(signals):
         if number:
-            time.sleep(0.3)
+            time.sleep(0.3)  # the gap between two key presses, not a wait: any gap must do
         # Ctrl-C reaches the terminal's whole process group; SIGTERM is sent to one process.
         if signum == signal.SIGINT:
             run.signal(signum)
