@@ -276,7 +276,10 @@ def test_the_monitoring_daemon_fails_a_run_past_its_max_runtime(deployment: Depl
     stopped before it could end by itself."""
     [run] = deployment.runs_of("overdue_job")
 
-    assert run.status == dg.DagsterRunStatus.FAILURE
+    # The daemon marks the run canceling, stops it, and records its failure; the stopped run
+    # records its cancellation if it reads the run before that failure. Which is written last
+    # (its status) depends on which process is quicker, not on Dagster's rules.
+    assert run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
     failures = deployment.instance.get_records_for_run(
         run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE
     ).records
