@@ -40,7 +40,7 @@ class Blank:
     # str() refuses too: `dg.EnvVar(__)` would otherwise quietly name a variable "__".
     __str__ = __setattr__ = __delattr__ = __call__ = __bool__ = __len__ = __iter__ = _refuse
     __contains__ = __getitem__ = __setitem__ = __delitem__ = __hash__ = _refuse
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse  # type: ignore[assignment]
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
     __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _refuse
     __pow__ = __rpow__ = __neg__ = __pos__ = __abs__ = __invert__ = _refuse

@@ -49,7 +49,7 @@ class EndScreen:
         return Standing(
             path=reading.path,
             track=reading.track,
-            verdicts={**history.known, **judge.verdicts},
+            verdicts={**history.failed_before, **history.known, **judge.verdicts},
             files=reading.files,
             problems=judge.problems,
             passed_before=history.passed_before,
@@ -57,7 +57,7 @@ class EndScreen:
             started=history.started,
             own=judge.own,
             strays=reading.strays,
-            notes=tuple(history.notes),
+            notes=(*reading.path.notes, *history.notes),
             stopped_early=str(session and (session.shouldstop or session.shouldfail) or ""),
             interrupted=self.interrupts.interrupted,
             exited=self.interrupts.exited,

@@ -27,22 +27,25 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # where the drawer import
 
 # The guard's own code: no imports beyond the standard library, nothing of the learner's.
 GUARD = r"""
-import json, os, select, shutil, signal, subprocess, sys, time
+import signal, sys, time
+interrupted_at = None
+def on_interrupt(signum, frame):
+    global interrupted_at
+    interrupted_at = interrupted_at or time.monotonic()
+# Born with Ctrl-C blocked (see Guard._start): handle it first, then take it.
+# A watcher's run ignores Ctrl-C (the watcher answers it), and so does its guard.
+signal.signal(signal.SIGINT, signal.SIG_IGN if sys.argv[4] == "ignore" else on_interrupt)
+signal.signal(signal.SIGTERM, on_interrupt)
+signal.signal(signal.SIGTSTP, signal.SIG_IGN)  # the run says when it is stopped (Ctrl-Z)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+import json, os, select, shutil, subprocess
 parent, stuck_file, answer, mode, running_file, interrupted_line, hold, package = sys.argv[1:9]
 parent, answer, hold = int(parent), float(answer), int(hold)
 koan = None  # (label, key, fingerprint, deadline)
 stuck_as = ("", "")  # (key, fingerprint) of the koan armed now, if it is one
 screens = None  # the folder of the screen to draw
 folders = []
-interrupted_at = None
 told = False
-def on_interrupt(signum, frame):
-    global interrupted_at
-    interrupted_at = interrupted_at or time.monotonic()
-# A watcher's run ignores Ctrl-C (the watcher answers it), and so does its guard.
-signal.signal(signal.SIGINT, signal.SIG_IGN if mode == "ignore" else on_interrupt)
-signal.signal(signal.SIGTERM, on_interrupt)
-signal.signal(signal.SIGTSTP, signal.SIG_IGN)  # the run says when it is stopped (Ctrl-Z)
 def say(*lines):
     sys.stdout.write("\n" + "\n".join(lines) + "\n")
     sys.stdout.flush()
@@ -79,6 +82,8 @@ def stuck():
         with open(stuck_file, "w", encoding="utf-8") as handle:
             json.dump(known, handle)
     say(f" Stopped: {label} did not finish, and Python could not interrupt it.")
+    # The drawer is born with Ctrl-C blocked: nothing stops the screen half drawn.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     if screens:
         env = {**os.environ, "PYTHONPATH": package}
         try:
@@ -157,23 +162,31 @@ class Guard:
             ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
             held, self.hold = os.pipe()
             fill(self.hold)
-            self._process = subprocess.Popen(
-                [
-                    *(sys.executable, "-I", "-S", "-c", GUARD),
-                    *(str(os.getpid()), str(self.stuck_file or ""), str(ANSWER)),
-                    "ignore" if ignored else "answer",
-                    str(self.running_file or ""),
-                    self.interrupted_line,
-                    str(held),
-                    str(PACKAGE_ROOT),
-                ],
-                stdin=subprocess.PIPE,
-                pass_fds=(held,),
-            )
+            # Born with Ctrl-C blocked, so one pressed as it starts never kills it half-made.
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            try:
+                self._process = self._spawn(held, ignored)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             os.close(held)
             for folder in self._folders:
                 self._say(f"clean {folder}")
         return self._process
+
+    def _spawn(self, held: int, ignored: bool) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-I", "-S", "-c", GUARD),
+                *(str(os.getpid()), str(self.stuck_file or ""), str(ANSWER)),
+                "ignore" if ignored else "answer",
+                str(self.running_file or ""),
+                self.interrupted_line,
+                str(held),
+                str(PACKAGE_ROOT),
+            ],
+            stdin=subprocess.PIPE,
+            pass_fds=(held,),
+        )
 
     def _say(self, line: str) -> None:
         with self._lock:

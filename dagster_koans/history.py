@@ -32,9 +32,12 @@ class History:
         self.options = options
         self.reading = reading
         # pytest's cache is None with -p no:cacheprovider: then nothing is remembered
-        self.ledger = Ledger(getattr(config, "cache", None))
-        self.notes: list[str] = [*self.ledger.notes, *self._abrupt_end()]
+        cache = getattr(config, "cache", None)
+        self.ledger = Ledger(cache, cache_folder(config) if cache is not None else None)
+        self._abrupt = self._abrupt_end()
         self.known: dict[str, Verdict] = {}  # by Koan.key: judged without running
+        # by Koan.key: what stands if the koan does not run (-m, -k, --deselect, --ignore)
+        self.failed_before: dict[str, Verdict] = {}
         self.unimported: set[str] = set()  # lesson files that need no import this time
         self.skipped_files = 0
         self.scope: set[str] = set()  # Koan.key of the koans this run covers
@@ -44,6 +47,12 @@ class History:
         self.started = self.ledger.record.started if koans else None
         self.passed_before = self.ledger.record.ever_passed
         self._judge_without_running()
+
+    @property
+    def notes(self) -> list[str]:
+        """What the learner should know about the history: the ledger's notes come as late as
+        the run's end (a cache that cannot be written)."""
+        return [*self.ledger.notes, *self._abrupt]
 
     def _abrupt_end(self) -> list[str]:
         left = self.ledger.abrupt
@@ -86,6 +95,8 @@ class History:
                 )
                 if known is not None:
                     self.known[koan.key] = known
+                elif trust and self.ledger.failed_with(koan.key, fingerprint):
+                    self.failed_before[koan.key] = Verdict(Outcome.FAILED_BEFORE, source.first_line)
             all_known = all(koan.key in self.known for koan in lesson.koans)
             only_koans = {fn.name for fn in scanned.functions} <= {k.name for k in lesson.koans}
             module = scanned.module_fingerprint(reading.salt)
@@ -93,7 +104,9 @@ class History:
                 self.ledger.record.imported.get(lesson.stem),
                 lesson.solution.module_fingerprint(reading.salt),
             )
-            if trust and not options.narrowed and all_known and only_koans and imports:
+            # A file the compiler refuses is imported, so pytest reports it as it would.
+            ready = all_known and only_koans and imports and scanned.compiles
+            if trust and not options.narrowed and ready:
                 self.unimported.add(lesson.stem)
         if not options.narrowed:
             self.scope.update(k.key for k in reading.path.koans if options.covers(k.lesson))
@@ -155,18 +168,7 @@ class History:
             if k.key in self.known and k.key in self.scope
         ]
         if known:
-            blank = sum(v.outcome is Outcome.BLANK for v in known)
-            remembered = sum(v.outcome is Outcome.REMEMBERED for v in known)
-            stuck = len(known) - blank - remembered
-            parts = [f"{blank} still hold a blank"] if blank else []
-            parts += [f"{remembered} passed before with this code"] if remembered else []
-            parts += [f"{stuck} never finished last time"] if stuck else []
-            files = self.skipped_files
-            skipped = f", skipped {files} file{'s' if files != 1 else ''}" if files else ""
-            lines.append(
-                f"koans: {len(known)} not run ({', '.join(parts)}{skipped}); "
-                "--koans-fresh runs them all"
-            )
+            lines.append(f"koans: {not_run(known, self.skipped_files)}")
         return lines
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
@@ -178,9 +180,35 @@ class History:
         if self.options.track.name != "koans":
             return
         fingerprint = self.reading.fingerprint(koan)
-        self.ledger.remember(koan.key, fingerprint, verdict.resolved and not some_cases)
+        # None: neither a pass (only some cases ran) nor a failure (a skipped koan)
+        if verdict.resolved:
+            passed = None if some_cases else True
+        else:
+            passed = None if verdict.outcome is Outcome.SKIPPED else False
+        self.ledger.remember(koan.key, fingerprint, passed)
         self.ledger.save()
 
     def pytest_sessionfinish(self) -> None:
         self.ledger.running(None)
         self.ledger.save()
+
+
+def cache_folder(config: pytest.Config) -> Path:
+    """The folder pytest keeps its cache in, as its `cache_dir` setting says."""
+    setting = os.path.expanduser(os.path.expandvars(str(config.getini("cache_dir"))))
+    return config.rootpath / setting
+
+
+def not_run(known: list[Verdict], skipped_files: int) -> str:
+    """The line after "collected N items": the koans left out, and why."""
+    blank = sum(v.outcome is Outcome.BLANK for v in known)
+    remembered = sum(v.outcome is Outcome.REMEMBERED for v in known)
+    stuck = len(known) - blank - remembered
+    parts = [f"{blank} still hold a blank"] if blank else []
+    parts += [f"{remembered} passed before with this code"] if remembered else []
+    parts += [f"{stuck} never finished last time"] if stuck else []
+    files = f", skipped {skipped_files} file{'s' if skipped_files != 1 else ''}"
+    return (
+        f"{len(known)} not run ({', '.join(parts)}{files if skipped_files else ''}); "
+        "--koans-fresh runs them all"
+    )

@@ -56,10 +56,16 @@ class Interrupts:
         ).start()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        __tracebackhide__ = True  # pytest names the line it stopped, never this one
         self._noticed.set()
         self.heard()
         if self._answer():
             raise KeyboardInterrupt
+
+    @property
+    def answered(self) -> bool:
+        """True once a signal stopped the run: a KeyboardInterrupt now is the learner's Ctrl-C."""
+        return self._answered or self.interrupted
 
     def _answer(self) -> bool:
         """True when this signal is to stop the run now (the first, before the run ends)."""

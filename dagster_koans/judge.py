@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dagster_koans.history import History
+from dagster_koans.interrupts import Interrupts
 from dagster_koans.path import Koan
 from dagster_koans.progress import OwnTest
 from dagster_koans.reading import Reading
@@ -31,9 +32,12 @@ PROPERTIES = ("koan", "blank_reason", "call_seconds")  # what --junitxml tells o
 
 
 class Judge:
-    def __init__(self, reading: Reading, history: History, narrowed: bool) -> None:
+    def __init__(
+        self, reading: Reading, history: History, interrupts: Interrupts, narrowed: bool
+    ) -> None:
         self.reading = reading
         self.history = history
+        self.interrupts = interrupts
         self.narrowed = narrowed
         self.verdicts: dict[str, Verdict] = {}  # by Koan.key: from this run's reports
         self.problems: dict[str, FileProblem] = dict(reading.problems)  # by lesson stem
@@ -52,7 +56,8 @@ class Judge:
             return (yield)
         except (SystemExit, KeyboardInterrupt) as error:
             ours = isinstance(collector, pytest.Module) and self.reading.track.holds(collector.path)
-            if not ours or not raised_by(collector.path, error):
+            signal = isinstance(error, KeyboardInterrupt) and self.interrupts.answered
+            if signal or not ours or not raised_by(collector.path, error):
                 raise  # a real Ctrl-C, or not the learner's file: pytest handles it
             problem = import_problem(collector.path, error)
             if self.reading.path.lesson(collector.path.stem) is not None:

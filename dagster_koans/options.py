@@ -68,6 +68,7 @@ def arg_targets(config: pytest.Config) -> tuple[Path, ...]:
 
 def chosen_track(config: pytest.Config) -> Track | None:
     """The folder of the run, when every argument lies in `koans/` or in `solutions/`."""
+    refuse_another_rootdir(config)
     tracks = set()
     for target in arg_targets(config):
         for track in TRACKS:
@@ -83,6 +84,21 @@ def chosen_track(config: pytest.Config) -> Track | None:
             "cannot import them in one run."
         )
     return Track(config.rootpath, tracks.pop()) if tracks else None
+
+
+def refuse_another_rootdir(config: pytest.Config) -> None:
+    """`--rootdir` elsewhere than the project's folder: pytest would name every koan, and keep
+    its cache, from there, and the koans' screen could not find its lessons."""
+    project = config.inipath.parent if config.inipath is not None else None
+    if project is None or not config.getoption("rootdir", None) or config.rootpath == project:
+        return
+    lessons = [project / track for track in TRACKS]
+    targets = arg_targets(config)
+    if project in targets or any(t == f or f in t.parents for t in targets for f in lessons):
+        raise pytest.UsageError(
+            f"--rootdir {config.getoption('rootdir')} is not this project's folder ({project}), "
+            "where the koans find their lessons and history: run without --rootdir."
+        )
 
 
 def read_timeout(config: pytest.Config) -> float | None:

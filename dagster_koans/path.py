@@ -37,6 +37,7 @@ class Koan:
 @dataclass(frozen=True)
 class LearningPath:
     lessons: tuple[Lesson, ...]
+    notes: tuple[str, ...] = ()  # what is wrong with the files the path is read from
 
     @property
     def koans(self) -> list[Koan]:
@@ -57,26 +58,64 @@ class LearningPath:
 
 
 def load_path(root: Path) -> LearningPath:
-    """Read the path from `root/solutions` and the hints from `root/hints`."""
+    """Read the path from `root/solutions` and the hints from `root/hints`.
+
+    A solution file that does not parse (a line typed into the wrong editor tab) is named in a
+    note, and its lesson's koans are read from the learner's copy instead, so the path keeps its
+    length.
+    """
     solutions = Track(root, "solutions")
-    lessons = []
+    lessons, notes = [], []
     for file in sorted(solutions.folder.glob("[0-9][0-9]_*.py")):
         if not LESSON_FILE.match(file.name):
             continue
         hints = read_hints(solutions.hints(file.stem))
-        scanned = scan_file(file)
+        scanned = koans_from = scan_file(file)
+        if scanned.error is not None:
+            notes.append(
+                f"{solutions.shown(file.stem)}{at_line(scanned.error)} does not parse "
+                f"({describe_error(scanned.error)}), and the path is read from it: undo what was "
+                "typed there, then run again."
+            )
+            koans_from = scan_file(Track(root, "koans").file(file.stem))
         koans = tuple(
-            Koan(file.stem, fn.name, fn.docstring, hints.get(fn.name)) for fn in scanned.functions
+            Koan(file.stem, fn.name, fn.docstring, hints.get(fn.name))
+            for fn in koans_from.functions
         )
         lessons.append(Lesson(file.stem, koans, scanned))
-    return LearningPath(tuple(lessons))
+    return LearningPath(tuple(lessons), tuple(notes))
+
+
+def at_line(error: FileError) -> str:
+    """`, line 12,` where reading a file as Python failed, when a line is known."""
+    line = error_line(error)
+    return f", line {line}," if line else ""
+
+
+def error_line(error: FileError) -> int | None:
+    """The line of the file where reading it as Python failed, when there is one."""
+    if isinstance(error, UnicodeDecodeError):
+        return error.object[: error.start].count(b"\n") + 1
+    return error.lineno if isinstance(error, SyntaxError) else None
+
+
+def describe_error(error: FileError) -> str:
+    """Why a file cannot be read as Python, in a few plain words."""
+    if isinstance(error, UnicodeDecodeError):
+        return "it is not saved as UTF-8"
+    if isinstance(error, OSError):
+        return f"it cannot be read: {(error.strerror or type(error).__name__).lower()}"
+    kind = "indentation error" if isinstance(error, IndentationError) else "syntax error"
+    return f"{kind}: {error.msg}"
 
 
 def read_hints(file: Path) -> dict[str, str]:
     """`## test_name` sections of a hints file, each to its text."""
-    if not file.exists():
+    try:
+        text = file.read_text(encoding="utf-8", errors="replace")
+    except OSError:  # none, or not a file: the koans go without hints
         return {}
-    parts = HINT_HEADING.split(file.read_text(encoding="utf-8"))
+    parts = HINT_HEADING.split(text)
     return {name: text.strip() for name, text in zip(parts[1::2], parts[2::2], strict=False)}
 
 
@@ -92,13 +131,16 @@ class KoanSource:
     broad_raises: tuple[int, ...] = ()  # lines of `pytest.raises(Exception)` and the like
 
 
+FileError = SyntaxError | UnicodeDecodeError | OSError  # why a file cannot be read as Python
+
+
 @dataclass(frozen=True)
 class ScannedFile:
     """A lesson file read as text: its koans, or why it can't be read."""
 
     lines: tuple[str, ...] = ()
     functions: tuple[KoanSource, ...] = ()
-    error: SyntaxError | UnicodeDecodeError | None = None
+    error: FileError | None = None
     duplicates: tuple[str, ...] = field(default=())
 
     def function(self, name: str) -> KoanSource | None:
@@ -118,6 +160,17 @@ class ScannedFile:
             return None
         own = "\n".join(self.lines[fn.first_line - 1 : fn.last_line])
         return digest(salt, self._outside_tests, own)
+
+    @cached_property
+    def compiles(self) -> bool:
+        """False for what only the compiler refuses (`return` outside a function, a duplicate
+        argument, a `nonlocal` with no binding): importing the file stops there as surely as on
+        a typo. Asked only of a file the run would otherwise leave unimported."""
+        try:
+            compile("\n".join(self.lines), "<lesson>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return False
+        return self.error is None
 
     def module_fingerprint(self, salt: str) -> str:
         """A digest of what importing the file runs: everything but the koans' bodies."""
@@ -152,7 +205,7 @@ def scan_file(file: Path) -> ScannedFile:
     try:
         # utf-8-sig: a file saved with a byte-order mark (Windows Notepad) imports in Python.
         return scan_source(file.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError as error:
+    except (UnicodeDecodeError, OSError) as error:  # not UTF-8, a folder, gone, unreadable
         return ScannedFile(error=error)
 
 
@@ -184,6 +237,8 @@ def scan_source(text: str) -> ScannedFile:
         tree = ast.parse(text)
     except SyntaxError as error:
         return ScannedFile(lines=lines, error=error)
+    except ValueError as error:  # Python 3.10's word for a null byte in the file
+        return ScannedFile(lines=lines, error=SyntaxError(str(error)))
     blanks = blank_lines(text)
     functions = []
     for node in tree.body:

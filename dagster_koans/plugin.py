@@ -12,6 +12,10 @@ import pytest
 from dagster_koans.options import DEFAULT_TIMEOUT, chosen_track, read_options, refuse_with_watch
 from dagster_koans.path import load_path
 
+# pytest's options that show something instead of running tests: --cache-show, --fixtures,
+# --fixtures-per-test
+SHOW_ONLY = ("cacheshow", "showfixtures", "show_fixtures_per_test")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("koans", "Dagster Koans")
@@ -78,6 +82,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if config.getoption("koans_off") or config.pluginmanager.is_blocked(PLUGIN_NAME):
         return
+    if any(config.getoption(name, None) for name in SHOW_ONLY):
+        return  # pytest shows what was asked for, and exits as it does
     track = chosen_track(config)
     if track is None:
         return

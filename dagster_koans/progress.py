@@ -94,11 +94,20 @@ class Standing:
 
         Koans this run covers come first (a learner running one lesson is working on it), then
         the rest of the path, and a koan whose state is unknown only when nothing else is left.
+        A koan of a lesson this run covers that failed last time and was left out (-k, -m,
+        --deselect, --ignore) is never skipped: it is still wrong.
         """
         unresolved = [k for k in self.path.koans if not self.verdict(k).resolved]
         known = [k for k in unresolved if self.verdict(k).outcome is not Outcome.NOT_RUN]
-        in_scope = [k for k in known if k.key in self.scope]
-        return (in_scope or known or unresolved or [None])[0]
+        lessons = {k.lesson for k in self.path.koans if k.key in self.scope}
+        in_scope = [
+            k
+            for k in known
+            if k.key in self.scope
+            or (k.lesson in lessons and self.verdict(k).outcome is Outcome.FAILED_BEFORE)
+        ]
+        first = in_scope or known or unresolved
+        return first[0] if first else None
 
     def lesson_of(self, koan: Koan) -> Lesson:
         return next(lesson for lesson in self.path.lessons if lesson.stem == koan.lesson)

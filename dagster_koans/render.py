@@ -68,7 +68,7 @@ def render_screen(
     done = standing.just_completed()
     if done is not None and not quiet:
         parts.append(render_compare_prompt(console, command, done))
-    parts.append(render_panel(console, standing, current))
+    parts.append(render_panel(console, standing, current, command))
     parts.append(render_next_step(console, standing, current, command, hint))
     return Group(*parts)
 
@@ -162,13 +162,18 @@ def render_compare_prompt(console: Console, command: str, lesson: Lesson) -> Ren
     return Group(text, Text())
 
 
-def render_panel(console: Console, standing: Standing, koan: Koan) -> RenderableType:
+def typed(command: str, stem: str) -> str:
+    """A lesson's file as the learner types it where they ran pytest (`command`: its folder)."""
+    return f"{stem}.py" if command == "." else f"{command.rstrip('/')}/{stem}.py"
+
+
+def render_panel(console: Console, standing: Standing, koan: Koan, command: str) -> RenderableType:
     """The current koan: its docstring, the lines around the spot to look at, marked."""
     g = glyphs(console)
     verdict = standing.verdict(koan)
     scanned = standing.files.get(koan.lesson)
     source = scanned.function(koan.name) if scanned and not scanned.error else None
-    location = standing.track.shown(koan.lesson)
+    location = typed(command, koan.lesson)
     line = verdict.line or (source.first_line if source else None)
     title = f"{location}:{line}" if line else location
     body: list[RenderableType] = [Text(koan.docstring.split("\n\n")[0].replace("\n", " "))]
@@ -238,9 +243,9 @@ def outcome_style(verdict: Verdict) -> str:
     return "green" if verdict.resolved else "red"
 
 
-def describe(verdict: Verdict, koan: Koan, standing: Standing) -> list[str]:
+def describe(verdict: Verdict, koan: Koan, command: str) -> list[str]:
     """What happened to the koan, in plain words."""
-    file = standing.track.shown(koan.lesson)
+    file = typed(command, koan.lesson)
     outcome, line = verdict.outcome, verdict.line
     if outcome is Outcome.BLANK:
         return [f"The blank on line {line} is still empty."]
@@ -265,6 +270,11 @@ def describe(verdict: Verdict, koan: Koan, standing: Standing) -> list[str]:
             f"{file} has no `def {koan.name}` any more (deleted or renamed?).",
             "The path still counts it: give the function its name back, or restore the lesson.",
         ]
+    if outcome is Outcome.FAILED_BEFORE:
+        return [
+            "It failed last time with this same code, and did not run this time.",
+            f"Run it: pytest {file}",
+        ]
     if outcome is Outcome.BROKEN:
         where = f"{file}, line {line}" if line else file
         return [f"{where} does not import, so none of its koans can run:", *verdict.message]
@@ -275,7 +285,7 @@ def render_next_step(
     console: Console, standing: Standing, koan: Koan, command: str, hint: bool
 ) -> RenderableType:
     verdict = standing.verdict(koan)
-    lines = describe(verdict, koan, standing)
+    lines = describe(verdict, koan, command)
     text = Text()
     for index, line in enumerate(lines):
         text.append(f"  {line}\n", style="bold" if index == 0 else "")

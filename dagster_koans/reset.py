@@ -10,13 +10,14 @@ project's root, writes it after a lesson changes).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from dagster_koans.path import Lesson
+from dagster_koans.path import Lesson, at_line, describe_error
 
 STATE_FOLDER = ".koans"  # the one git-ignored folder at the root for what the plugin keeps
 SHIPPED = "solutions/shipped_blanks.json"
@@ -64,17 +65,38 @@ def backup(root: Path, lesson: Lesson, current: bytes) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for attempt in range(1, 1000):
         suffix = "" if attempt == 1 else f"-{attempt}"
+        kept = backups / f"{lesson.stem}.{stamp}{suffix}.py"
         try:
-            with open(backups / f"{lesson.stem}.{stamp}{suffix}.py", "xb") as file:
+            with open(kept, "xb") as file:
                 file.write(current)
-                return Path(file.name)
+                return kept
         except FileExistsError:
             continue
     raise FileExistsError(f"no free backup name for {lesson.stem} in {backups}")
 
 
+def why(error: OSError, root: Path, folders: tuple[Path, ...] = ()) -> str:
+    """An error of the file system in a few plain words: a file standing where one of
+    `folders` belongs, or what the system said."""
+    for folder in folders:
+        if os.path.lexists(folder) and not folder.is_dir():
+            return f"{folder.relative_to(root)} is a file where a folder belongs"
+    return (error.strerror or type(error).__name__).lower()
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[pytest.ExitCode, str]:
-    """Restore `koans/<lesson>`; returns pytest's exit status and what to tell the learner."""
+    """Restore `koans/<lesson>`; returns pytest's exit status and what to tell the learner.
+
+    Whatever cannot be read or written is named with what to do, and nothing is lost: the
+    learner's file is replaced only after their copy is kept.
+    """
     relative = f"koans/{lesson.filename}"
     shipped = shipped_text(root, lesson)
     if shipped is None:
@@ -82,8 +104,29 @@ def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[pytest.Ex
             f"Cannot rebuild {relative} as shipped: solutions/{lesson.filename} or "
             f"{SHIPPED} is missing or changed."
         )
-    file = root / relative
-    current = file.read_bytes() if file.exists() else None
+    file, solution = root / relative, root / "solutions" / lesson.filename
+    broken = lesson.solution.error
+    if broken is not None:
+        return pytest.ExitCode.USAGE_ERROR, (
+            f"Cannot rebuild {relative} as shipped: solutions/{lesson.filename}{at_line(broken)} "
+            f"does not parse ({describe_error(broken)}). Undo what was typed there, then run "
+            "this again."
+        )
+    target = file.resolve()
+    if (root / "solutions").resolve() in target.parents or same_file(file, solution):
+        where = os.path.relpath(target, root) if file.is_symlink() else solution.relative_to(root)
+        return pytest.ExitCode.USAGE_ERROR, (
+            f"{relative} is a link to {where}: restoring it would write blanks into the "
+            f"master's answers. Delete the link (rm {relative}), then run this again to get the "
+            "lesson back as shipped."
+        )
+    try:
+        current = file.read_bytes() if os.path.lexists(file) else None
+    except OSError as error:
+        return pytest.ExitCode.USAGE_ERROR, (
+            f"Cannot read {relative} ({why(error, root)}). Move it out of koans/, then run "
+            "this again to get the lesson back as shipped."
+        )
     if current == shipped.encode():
         return pytest.ExitCode.OK, f"{relative} is already as shipped: nothing to do."
     if current is not None and not confirmed:
@@ -91,11 +134,35 @@ def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[pytest.Ex
             f"{relative} holds your answers. To restore it as shipped, run again with --yes "
             f"(your copy is kept in {STATE_FOLDER}/backups/ first)."
         )
-    message = f"Restored {relative} as shipped."
+    kept = None
     if current is not None:
-        kept = backup(root, lesson, current)
+        try:
+            kept = backup(root, lesson, current)
+        except OSError as error:
+            state = root / STATE_FOLDER
+            return pytest.ExitCode.USAGE_ERROR, (
+                f"Cannot keep a backup of {relative} in {STATE_FOLDER}/backups/ "
+                f"({why(error, root, (state, state / 'backups'))}), so {relative} was left as it "
+                f"is. Make {STATE_FOLDER}/backups/ a folder you can write to (move away what is "
+                "in the way), then run this again."
+            )
+    try:
+        file.parent.mkdir(exist_ok=True)  # a koans/ folder deleted as a whole comes back
+        file.write_text(shipped, encoding="utf-8")
+    except OSError as error:
+        copy = f"; your copy is also kept at {kept.relative_to(root)}" if kept else ""
+        remedy = (
+            f"Make it writable (chmod u+w {relative})"
+            if isinstance(error, PermissionError)
+            else "Move away what is in the way"
+        )
+        return pytest.ExitCode.USAGE_ERROR, (
+            f"Cannot write {relative} ({why(error, root, (file.parent,))}): it is unchanged"
+            f"{copy}. {remedy}, then run this again."
+        )
+    message = f"Restored {relative} as shipped."
+    if kept is not None:
         message += f" Your copy is kept at {kept.relative_to(root)}."
-    file.write_text(shipped, encoding="utf-8")
     return pytest.ExitCode.OK, message
 
 

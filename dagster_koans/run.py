@@ -36,7 +36,7 @@ def register_run(config: pytest.Config, options: KoansOptions, path: LearningPat
     ledger = history.ledger
     guard = Guard(ledger.stuck_file, ledger.running_file, INTERRUPTED_LINE)
     interrupts = Interrupts(heard=guard.heard_interrupt)
-    judge = Judge(reading, history, options.narrowed)
+    judge = Judge(reading, history, interrupts, options.narrowed)
     end = EndScreen(config, options, reading, history, judge, interrupts)
     limits = TimeLimits(config, options, reading, guard, end.standing)
     parts = {

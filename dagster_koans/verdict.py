@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from dagster_koans.blanks import BlankError
-from dagster_koans.path import KoanSource
+from dagster_koans.path import FileError, KoanSource, error_line
 
 MAX_MESSAGE_LINES = 6
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -32,6 +32,7 @@ class Outcome(enum.Enum):
     MISSING = "missing"  # the path has it, the learner's file does not
     BROKEN = "broken"  # its file does not import
     NOT_RUN = "not run"  # deselected, or the run stopped before it
+    FAILED_BEFORE = "failed before"  # not run, but it failed last time with exactly this code
 
     @property
     def resolved(self) -> bool:
@@ -262,11 +263,14 @@ def import_problem(file: Path, error: BaseException) -> FileProblem:
     return FileProblem(line, plain_message(cause))
 
 
-def unreadable(error: SyntaxError | UnicodeDecodeError) -> FileProblem:
+def unreadable(error: FileError) -> FileProblem:
+    line = error_line(error)
     if isinstance(error, UnicodeDecodeError):
-        line = error.object[: error.start].count(b"\n") + 1
         return FileProblem(
             line, ("The file is not saved as UTF-8: save it as UTF-8 and run again.",)
         )
+    if isinstance(error, OSError):
+        reason = (error.strerror or type(error).__name__).lower()
+        return FileProblem(None, (f"The file cannot be read ({reason}).",))
     kind = "Indentation error" if isinstance(error, IndentationError) else "Syntax error"
-    return FileProblem(error.lineno, (f"{kind}: {error.msg}.",))
+    return FileProblem(line, (f"{kind}: {error.msg}.",))

@@ -81,7 +81,12 @@ class Changes:
         except OSError as error:  # e.g. the system's limit on inotify watches
             print(f"Watching by polling: the system's file watcher could not start ({error}).")
             return None
-        return lambda: (observer.stop(), observer.join(1))[0]
+
+        def stop() -> None:
+            observer.stop()
+            observer.join(1)
+
+        return stop
 
     def _start_polling(self) -> Callable[[], None]:
         import threading

@@ -1,6 +1,6 @@
 """The lock: `constraints.txt` pins every package of every extra, for Python 3.10 to 3.13.
 
-    python scripts/lock.py            refresh the lock from pyproject.toml (newest versions that fit)
+    python scripts/lock.py            refresh the lock from pyproject.toml (newest that fit)
     python scripts/lock.py --check    fail if pyproject.toml and the lock disagree, or if this
                                       environment holds a version the lock does not pin
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 pytest_plugins = ("pytester",)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the project's root, for every test file
 
 
 WIDTH = 80  # every screen in these tests is drawn at this width, whatever the terminal
@@ -30,6 +32,18 @@ def screen(result: pytest.RunResult) -> str:
     starts = [n for n, line in enumerate(lines) if "Dagster Koans " in line]
     assert starts, "no screen was drawn:\n" + "\n".join(lines)
     return "\n".join(lines[starts[-1] :]).rstrip("\n") + "\n"
+
+
+def junit_properties(report: Path) -> dict[str, dict[str, str]]:
+    """Each test case of a --junitxml report, by name, with the properties the plugin gave it."""
+    import xml.etree.ElementTree as ET
+
+    return {
+        str(case.get("name")): {
+            str(p.get("name")): str(p.get("value")) for p in case.iter("property")
+        }
+        for case in ET.parse(report).iter("testcase")
+    }
 
 
 def output_above_screen(result: pytest.RunResult) -> str:
@@ -134,6 +148,26 @@ def two_lessons(project: pytest.Pytester) -> pytest.Pytester:
     write_lesson(project, "01_arithmetic", ARITHMETIC)
     write_lesson(project, "02_words", WORDS)
     return project
+
+
+def edit(file: Path, old: str, new: str) -> None:
+    """Change a file as the learner's editor would. `old` must be there: an edit that changes
+    nothing would let a test pass without testing what it says."""
+    text = file.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {file}"
+    file.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def fill(project: pytest.Pytester, stem: str, old: str, new: str) -> None:
+    """Edit the learner's copy of a lesson: `koans/<stem>.py`."""
+    edit(project.path / "koans" / f"{stem}.py", old, new)
+
+
+def record_shipped(project: pytest.Pytester) -> None:
+    """What the project's maintainers run after writing a lesson."""
+    subprocess.run(
+        [sys.executable, "-m", "dagster_koans.reset", "--record"], cwd=project.path, check=True
+    )
 
 
 def solve(project: pytest.Pytester, stem: str) -> None:

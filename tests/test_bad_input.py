@@ -8,7 +8,15 @@ import sys
 
 import pytest
 
-from conftest import DAGSTER_LESSON, screen, solve, write_lesson
+from conftest import (
+    DAGSTER_LESSON,
+    fill,
+    junit_properties,
+    record_shipped,
+    screen,
+    solve,
+    write_lesson,
+)
 
 
 def lines(result: pytest.RunResult) -> list[str]:
@@ -21,11 +29,6 @@ def text(result: pytest.RunResult) -> str:
 
 def screen_lines(result: pytest.RunResult) -> list[str]:
     return [line for line in lines(result) if line.strip()]
-
-
-def fill(project: pytest.Pytester, stem: str, old: str, new: str) -> None:
-    koan = project.path / "koans" / f"{stem}.py"
-    koan.write_text(koan.read_text().replace(old, new))
 
 
 def test_a_koan_that_never_returns_is_stopped_and_the_run_goes_on(
@@ -149,15 +152,24 @@ def test_a_koan_that_exits_prints_or_moves_around_leaves_the_next_koan_alone(
 
 
 @pytest.mark.parametrize(
-    "misuse",
-    ["__ = 2", "total += __", "[x for x in __]", "assert __", "assert total == __()", "__.x = 1"],
+    ("misuse", "refused"),
+    [
+        ("total += __", True),
+        ("[x for x in __]", True),
+        ("assert __", True),
+        ("assert total == __()", True),
+        ("__.x = 1", True),
+        ("__ = 2", False),  # no use: a new name that hides the blank, found in the source
+    ],
 )
 def test_any_use_of_an_empty_blank_is_a_blank_still_empty(
-    two_lessons: pytest.Pytester, misuse: str
+    two_lessons: pytest.Pytester, misuse: str, refused: bool
 ) -> None:
     fill(two_lessons, "01_arithmetic", "assert total == __", misuse)
-    result = two_lessons.runpytest("koans/", "--koans-fresh")
+    result = two_lessons.runpytest("koans/", "--koans-fresh", "--junitxml=out.xml")
     assert "The blank on line 9 is still empty." in text(result)
+    adding = junit_properties(two_lessons.path / "out.xml")["test_adding"]
+    assert (adding["koan"], adding["blank_reason"]) == ("blank", "used" if refused else "source")
 
 
 # Dagster runs in a subprocess: pytester's in-process runs forget imported modules between
@@ -178,13 +190,6 @@ def test_hint_on_a_finished_path_is_a_usage_error(two_lessons: pytest.Pytester) 
     result = two_lessons.runpytest("solutions/", "--hint")
     assert result.ret == 4
     assert "every koan of this run is solved" in "\n".join(result.errlines)
-
-
-def record_shipped(project: pytest.Pytester) -> None:
-    """What the project's maintainers run after writing a lesson."""
-    subprocess.run(
-        [sys.executable, "-m", "dagster_koans.reset", "--record"], cwd=project.path, check=True
-    )
 
 
 def test_reset_keeps_a_backup_and_asks_before_replacing_answers(

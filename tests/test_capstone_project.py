@@ -20,7 +20,8 @@ from typing import Any
 import dagster as dg
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
+
 PROJECT = ROOT / "capstone"
 BIN = Path(sys.executable).parent
 

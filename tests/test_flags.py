@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
-from conftest import DAGSTER_LESSON, output_above_screen, screen, solve, write_lesson
+from conftest import DAGSTER_LESSON, fill, output_above_screen, screen, solve, write_lesson
 
 
 def text(result: pytest.RunResult) -> str:
@@ -41,10 +43,8 @@ def one_right_one_wrong_one_solved(project: pytest.Pytester) -> pytest.Pytester:
             assert 3 == «3»
         ''',
     )
-    koan = project.path / "koans" / "01_steps.py"
-    source = koan.read_text()
-    source = source.replace("1 == __", "1 == 1").replace("2 == __", "2 == 5")
-    koan.write_text(source.replace("3 == __", "3 == 3"))
+    for old, new in (("1 == __", "1 == 1"), ("2 == __", "2 == 5"), ("3 == __", "3 == 3")):
+        fill(project, "01_steps", old, new)
     return project
 
 
@@ -259,8 +259,7 @@ def test_a_parametrized_koan_with_one_failing_case_is_not_solved(project: pytest
             assert n * 2 == «n + n»
         ''',
     )
-    koan = project.path / "koans" / "01_cases.py"
-    koan.write_text(koan.read_text().replace("n * 2 == __", "n * 2 == 2"))
+    fill(project, "01_cases", "n * 2 == __", "n * 2 == 2")
     result = project.runpytest("koans/")
     assert result.ret == 1
     assert "0/1 koans" in screen(result)
@@ -287,16 +286,15 @@ def test_an_answer_that_catches_any_exception_is_too_broad(project: pytest.Pytes
                 1 / 0
         ''',
     )
-    koan = project.path / "koans" / "01_errors.py"
     for broad in ("Exception", "BaseException", "(ValueError, Exception)"):
-        koan.write_text(koan.read_text().replace("raises(__)", f"raises({broad})"))
+        fill(project, "01_errors", "raises(__)", f"raises({broad})")
         result = project.runpytest("koans/")
         assert result.ret == 1, broad
         assert "  Too broad: line 10 catches more than the error this koan is about." in (
             screen(result)
         )
-        koan.write_text(koan.read_text().replace(f"raises({broad})", "raises(__)"))
-    koan.write_text(koan.read_text().replace("raises(__)", "raises(ZeroDivisionError)"))
+        fill(project, "01_errors", f"raises({broad})", "raises(__)")
+    fill(project, "01_errors", "raises(__)", "raises(ZeroDivisionError)")
     assert project.runpytest("koans/").ret == 0
 
 
@@ -341,11 +339,9 @@ def test_no_terminal_plugin_means_no_screen_and_no_error(two_lessons: pytest.Pyt
 def test_pytest_exit_in_a_koan_keeps_its_status_and_draws_no_screen(
     two_lessons: pytest.Pytester,
 ) -> None:
-    koan = two_lessons.path / "koans" / "01_arithmetic.py"
-    koan.write_text(
-        koan.read_text().replace("total == __", "total == 2\n    pytest.exit('done', returncode=0)")
-    )
-    koan.write_text("import pytest\n" + koan.read_text())
+    exit_now = "total == 2\n    pytest.exit('done', returncode=0)"
+    fill(two_lessons, "01_arithmetic", "total == __", exit_now)
+    fill(two_lessons, "01_arithmetic", '"""Arithmetic', 'import pytest\n"""Arithmetic')
     result = two_lessons.runpytest("koans/")
     assert result.ret == 0
     assert "Interrupted" not in text(result) and "Dagster Koans" not in text(result)
@@ -353,13 +349,13 @@ def test_pytest_exit_in_a_koan_keeps_its_status_and_draws_no_screen(
 
 def test_a_strict_xfail_that_passes_is_not_solved(two_lessons: pytest.Pytester) -> None:
     solve(two_lessons, "02_words")
-    koan = two_lessons.path / "koans" / "02_words.py"
-    koan.write_text(
-        "import pytest\n"
-        + koan.read_text().replace(
-            "def test_joining", "@pytest.mark.xfail(strict=True)\ndef test_joining"
-        )
+    fill(
+        two_lessons,
+        "02_words",
+        "def test_joining",
+        "@pytest.mark.xfail(strict=True)\ndef test_joining",
     )
+    fill(two_lessons, "02_words", '"""Words."""', '"""Words."""\nimport pytest')
     for _ in range(2):  # and it is not remembered as solved either
         result = two_lessons.runpytest("koans/02_words.py")
         assert result.ret == 1
@@ -403,21 +399,27 @@ def test_koans_and_solutions_together_is_a_usage_error(two_lessons: pytest.Pytes
     assert "run koans/ or solutions/, not both at once" in "\n".join(result.errlines)
 
 
-def test_without_pytests_cache_nothing_is_remembered_or_left_behind(
-    two_lessons: pytest.Pytester,
+def test_blocking_the_run_leaves_no_temporary_folder_behind(
+    two_lessons: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tempfile
-    from pathlib import Path
+    temporary = tmp_path / "temporary"  # this run's own temporary folder: nothing else uses it
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    result = two_lessons.runpytest("koans/", "-p", "no:dagster-koans-run")
+    assert result.ret == 1
+    assert list(temporary.iterdir()) == []
 
-    before = set(Path(tempfile.gettempdir()).glob("dagster-koans-*")) | set(
-        Path(tempfile.gettempdir()).glob("tmp*")
-    )
+
+def test_without_pytests_cache_nothing_is_remembered_or_left_behind(
+    two_lessons: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temporary = tmp_path / "temporary"  # this run's own temporary folder: nothing else uses it
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     solve(two_lessons, "01_arithmetic")
     solve(two_lessons, "02_words")
     result = two_lessons.runpytest("koans/", "-p", "no:cacheprovider")
     assert result.ret == 0
     assert "You walked the path" not in screen(result)
-    after = set(Path(tempfile.gettempdir()).glob("dagster-koans-*")) | set(
-        Path(tempfile.gettempdir()).glob("tmp*")
-    )
-    assert not [p for p in after - before if p.is_dir() and not any(p.iterdir())]
+    assert list(temporary.iterdir()) == []
+    assert not (two_lessons.path / ".pytest_cache").exists()

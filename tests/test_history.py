@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import WORDS, screen, solve, write_lesson
+from conftest import WORDS, fill, screen, solve, write_lesson
 
 
 def ran(project: pytest.Pytester, *args: str) -> dict[str, str]:
@@ -57,8 +57,7 @@ def test_a_solved_koan_changed_to_a_wrong_answer_fails_on_the_next_run(
 ) -> None:
     solve(two_lessons, "02_words")
     ran(two_lessons)
-    koan = two_lessons.path / "koans" / "02_words.py"
-    koan.write_text(koan.read_text().replace('== "dagster"', '== "dagstr"'))
+    fill(two_lessons, "02_words", '== "dagster"', '== "dagstr"')
     assert ran(two_lessons) == {"test_joining": "wrong"}
 
 
@@ -67,8 +66,7 @@ def test_a_change_elsewhere_in_the_file_runs_its_koans_again(
 ) -> None:
     solve(two_lessons, "02_words")
     ran(two_lessons)
-    koan = two_lessons.path / "koans" / "02_words.py"
-    koan.write_text(koan.read_text().replace('"""Words."""', '"""Words."""\nSUFFIX = 1 / 0'))
+    fill(two_lessons, "02_words", '"""Words."""', '"""Words."""\nSUFFIX = 1 / 0')
     result = two_lessons.runpytest("koans/")
     assert " x 02 words       0/1 <- does not import" in screen(result)
 
@@ -78,12 +76,10 @@ def test_a_koan_changed_back_and_forth_is_judged_by_its_code_now(
 ) -> None:
     solve(two_lessons, "02_words")
     ran(two_lessons)
-    koan = two_lessons.path / "koans" / "02_words.py"
-    solved = koan.read_text()
-    koan.write_text(solved.replace('== "dagster"', "== __"))
+    fill(two_lessons, "02_words", '== "dagster"', "== __")
     result = two_lessons.runpytest("koans/02_words.py")
     assert "  The blank on line 8 is still empty." in screen(result)
-    koan.write_text(solved)
+    fill(two_lessons, "02_words", "== __", '== "dagster"')
     result = two_lessons.runpytest("koans/02_words.py")
     assert " + 02 words       1/1" in screen(result)
     assert result.ret == 0
@@ -94,8 +90,7 @@ def test_a_change_to_another_koan_leaves_a_solved_one_trusted(
 ) -> None:
     solve(two_lessons, "01_arithmetic")
     ran(two_lessons)
-    koan = two_lessons.path / "koans" / "01_arithmetic.py"
-    koan.write_text(koan.read_text().replace("3 * 2 == 6", "3 * 2 == 7"))
+    fill(two_lessons, "01_arithmetic", "3 * 2 == 6", "3 * 2 == 7")
     assert ran(two_lessons) == {"test_multiplying": "wrong"}
     assert "1 passed before with this code" in not_run_line(two_lessons.last)  # type: ignore[attr-defined]
 

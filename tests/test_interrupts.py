@@ -83,3 +83,40 @@ def test_an_interrupt_ends_with_exit_2_one_calm_line_and_nothing_left_behind(
     assert run.left_behind() == []
     ledger = json.loads((project.path / ".pytest_cache/v/dagster_koans/ledger").read_text())
     assert "02_words::test_joining" in ledger["passes"]
+
+
+def test_ctrl_c_on_a_koan_stuck_in_c_code_is_answered_and_the_run_ends_at_its_limit(
+    two_lessons: pytest.Pytester,
+) -> None:
+    """Python cannot answer Ctrl-C inside one long C call: the guard says so, and the run ends
+    as a stuck koan's run ends (exit 1, the screen), never killed (137)."""
+    koan = two_lessons.path / "koans" / "01_arithmetic.py"
+    stuck = "total == 2\n    import os\n    open(os.environ['STARTED'], 'w').close()\n"
+    koan.write_text(koan.read_text().replace("total == __", stuck + "    sum(range(10**14))"))
+    run = Run(two_lessons, "koans/", "-o", "koans_timeout=3")
+    run.wait_for(two_lessons.path / "go")
+    run.signal(signal.SIGINT)
+    status, out = run.end()
+    assert status == 1, out
+    assert "Interrupted, but the koan is stuck inside one long call where Python cannot" in out
+    assert "  Stopped after 3.0 seconds: it never got back to Python (it is stuck" in out
+    assert run.left_behind() == []
+
+
+def test_ctrl_c_in_a_loop_at_a_lessons_top_level_stops_the_run(
+    two_lessons: pytest.Pytester,
+) -> None:
+    koan = two_lessons.path / "koans" / "01_arithmetic.py"
+    loop = (
+        "import os, time\nopen(os.environ['STARTED'], 'w').close()\nwhile True: time.sleep(0.01)\n"
+    )
+    koan.write_text(loop + koan.read_text())
+    run = Run(two_lessons, "koans/", "-o", "koans_timeout=60")
+    run.wait_for(two_lessons.path / "go")
+    run.signal(signal.SIGINT)
+    status, out = run.end()
+    assert status == 2, out
+    assert [line for line in out.splitlines() if line.strip()][-1] == CALM
+    assert "raises KeyboardInterrupt while it is imported" not in out
+    assert "koans/01_arithmetic.py:3: KeyboardInterrupt" in out  # where it was stopped
+    assert run.left_behind() == []

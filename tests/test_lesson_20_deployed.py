@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from daemon import VENV_BIN, environment, write_home
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
+
 NO_NETWORK = "http://127.0.0.1:9"  # `dbt --version` asks pypi.org; a refusing proxy stops it
 
 DEFINITIONS = """

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from dagster_koans.blanks import blank_lines
 from dagster_koans.path import LearningPath, load_path, scan_file
 
-ROOT = Path(__file__).resolve().parent.parent
 PATH = load_path(ROOT)
 KOAN_IDS = [koan.key for koan in PATH.koans]
 # Here the proof is correctness, not speed: a koan taking 1.5 s on a quiet machine can pass the

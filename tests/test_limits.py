@@ -95,3 +95,21 @@ def test_time_spent_stopped_with_ctrl_z_does_not_count(two_lessons: pytest.Pytes
     assert status == 0, out
     assert "Stopped" not in out
     assert " > 01 arithmetic  1/2 <- you are here" in out
+
+
+def test_a_library_slow_to_import_does_not_count_against_a_lessons_import(
+    two_lessons: pytest.Pytester,
+) -> None:
+    """`import dagster` takes seconds on a busy machine: only the lesson's own code is bounded."""
+    (two_lessons.path / "slow_library.py").write_text("import time\n\ntime.sleep(3)\n")
+    fill(
+        two_lessons,
+        "01_arithmetic",
+        "from dagster_koans",
+        "import slow_library\nfrom dagster_koans",
+    )
+    solve(two_lessons, "02_words")
+    status, out = Run(two_lessons, "koans/", "-o", "koans_timeout=1").end()
+    assert status == 1, out
+    assert "does not import" not in out
+    assert "  The blank on line 10 is still empty." in out

@@ -51,7 +51,7 @@ def test_the_panel_marks_the_blank_line_with_boxes_on_a_terminal() -> None:
         files={"03_op_config": scan_source(SOURCE)},
     )
     console = terminal()
-    assert drawn(console, render_panel(console, standing, koan)) == (
+    assert drawn(console, render_panel(console, standing, koan, "koans/")) == (
         "╭─ koans/03_op_config.py:10 ── test_an_op_reads_a_config_c─╮\n"
         "│ An op declares its run-time settings as a Config class   │\n"
         "│ parameter.                                               │\n"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
-from conftest import ARITHMETIC, WORDS, screen, solve, write_lesson
+from conftest import ARITHMETIC, WORDS, fill, screen, solve, write_lesson
 
 
 def test_a_fresh_path_shows_the_progress_the_lessons_and_the_first_blank(
@@ -35,8 +38,7 @@ def test_a_fresh_path_shows_the_progress_the_lessons_and_the_first_blank(
 def test_a_wrong_answer_shows_what_the_koan_expected_and_what_it_got(
     two_lessons: pytest.Pytester,
 ) -> None:
-    koan = two_lessons.path / "koans" / "01_arithmetic.py"
-    koan.write_text(koan.read_text().replace("total == __", "total == 3"))
+    fill(two_lessons, "01_arithmetic", "total == __", "total == 3")
     result = two_lessons.runpytest("koans/")
     assert result.ret == 1
     text = screen(result)
@@ -47,8 +49,7 @@ def test_a_wrong_answer_shows_what_the_koan_expected_and_what_it_got(
 def test_an_error_is_told_in_plain_words_with_the_koans_line_and_no_traceback(
     two_lessons: pytest.Pytester,
 ) -> None:
-    koan = two_lessons.path / "koans" / "01_arithmetic.py"
-    koan.write_text(koan.read_text().replace("total == __", "total.upper() == 2"))
+    fill(two_lessons, "01_arithmetic", "total == __", "total.upper() == 2")
     result = two_lessons.runpytest("koans/")
     text = screen(result)
     assert (
@@ -75,8 +76,7 @@ def test_the_next_koan_is_the_first_unresolved_in_path_order(project: pytest.Pyt
     write_lesson(project, "01_arithmetic", ARITHMETIC)
     write_lesson(project, "02_words", WORDS)
     solve(project, "02_words")
-    koan = project.path / "koans" / "01_arithmetic.py"
-    koan.write_text(koan.read_text().replace("total == __", "total == 2"))
+    fill(project, "01_arithmetic", "total == __", "total == 2")
     text = screen(project.runpytest("koans/"))
     assert "koans/01_arithmetic.py:14 -- test_multiplying" in text
 
@@ -100,8 +100,7 @@ def test_the_hint_flag_shows_the_current_koans_hint(two_lessons: pytest.Pytester
 
 def test_a_deleted_koan_counts_as_missing_and_never_as_done(two_lessons: pytest.Pytester) -> None:
     solve(two_lessons, "01_arithmetic")
-    koan = two_lessons.path / "koans" / "01_arithmetic.py"
-    koan.write_text(koan.read_text().replace("def test_multiplying", "def multiplying"))
+    fill(two_lessons, "01_arithmetic", "def test_multiplying", "def multiplying")
     result = two_lessons.runpytest("koans/01_arithmetic.py")
     assert result.ret == 1
     text = screen(result)
@@ -125,8 +124,7 @@ def test_a_syntax_error_names_file_and_line_and_other_lessons_still_count(
     two_lessons: pytest.Pytester,
 ) -> None:
     solve(two_lessons, "02_words")
-    koan = two_lessons.path / "koans" / "01_arithmetic.py"
-    koan.write_text(koan.read_text().replace("total = 1 + 1", "total = (1 + 1"))
+    fill(two_lessons, "01_arithmetic", "total = 1 + 1", "total = (1 + 1")
     result = two_lessons.runpytest("koans/")
     assert result.ret == 1
     text = screen(result)
@@ -137,8 +135,7 @@ def test_a_syntax_error_names_file_and_line_and_other_lessons_still_count(
 
 
 def test_a_name_error_at_module_level_is_named_with_its_line(two_lessons: pytest.Pytester) -> None:
-    koan = two_lessons.path / "koans" / "01_arithmetic.py"
-    koan.write_text(koan.read_text().replace("from dagster_koans", "dg.x\nfrom dagster_koans"))
+    fill(two_lessons, "01_arithmetic", "from dagster_koans", "dg.x\nfrom dagster_koans")
     text = screen(two_lessons.runpytest("koans/"))
     assert "koans/01_arithmetic.py, line 3 does not import" in text
     assert "NameError: name 'dg' is not defined" in text
@@ -148,8 +145,7 @@ def test_a_name_error_at_module_level_is_named_with_its_line(two_lessons: pytest
 def test_compare_shows_a_completed_lesson_beside_the_solution_and_writes_nothing(
     two_lessons: pytest.Pytester,
 ) -> None:
-    koan = two_lessons.path / "koans" / "02_words.py"
-    koan.write_text(koan.read_text().replace("== __", '== "da" "gster"'))
+    fill(two_lessons, "02_words", "== __", '== "da" "gster"')
     before = {p: p.read_bytes() for p in two_lessons.path.rglob("*.py")}
     text = screen(two_lessons.runpytest("koans/", "--compare", "02"))
     assert "koans/02_words.py  beside  solutions/02_words.py" in text
@@ -186,17 +182,24 @@ def test_a_koan_that_passed_before_says_so_when_it_fails_again(
 ) -> None:
     solve(two_lessons, "01_arithmetic")
     two_lessons.runpytest("koans/")
-    koan = two_lessons.path / "koans" / "01_arithmetic.py"
-    koan.write_text(koan.read_text().replace("total == 2", "total == 5"))
+    fill(two_lessons, "01_arithmetic", "total == 2", "total == 5")
     text = screen(two_lessons.runpytest("koans/"))
     assert "This koan passed before: something you changed undid it." in text
 
 
-def test_the_closing_screen_counts_the_days_along_the_path(two_lessons: pytest.Pytester) -> None:
-    two_lessons.runpytest("koans/")
+@pytest.mark.parametrize(("hours_ago", "walked"), [(1, "1 day"), (10 * 24 + 3, "10 days")])
+def test_the_closing_screen_counts_the_days_along_the_path(
+    two_lessons: pytest.Pytester, hours_ago: int, walked: str
+) -> None:
+    two_lessons.runpytest("koans/")  # the first run: the path starts now
+    ledger = two_lessons.path / ".pytest_cache" / "v" / "dagster_koans" / "ledger"
+    record = json.loads(ledger.read_text())
+    assert abs(record["started"] - time.time()) < 3600
+    record["started"] -= hours_ago * 3600  # as if that first run was this long ago
+    ledger.write_text(json.dumps(record))
     solve(two_lessons, "01_arithmetic")
     solve(two_lessons, "02_words")
     result = two_lessons.runpytest("koans/")
     assert result.ret == 0
     assert " + Every koan on the path is solved: 3 koans in 2 lessons." in result.outlines
-    assert "   You walked the path in 1 day." in result.outlines
+    assert f"   You walked the path in {walked}." in result.outlines

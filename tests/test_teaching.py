@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from dagster_koans.path import load_path, scan_file
 
-ROOT = Path(__file__).resolve().parent.parent
 PATH = load_path(ROOT)
 
 # The learner has this project and nothing else: no seed project, no tutorial to point back to.

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import WIDTH, solve
+from conftest import WIDTH, fill, solve
 
 ESCAPE = "\x1b["
 
@@ -63,8 +63,7 @@ def test_a_terminal_gets_colour_and_box_drawing(two_lessons: pytest.Pytester) ->
 def test_no_color_ci_and_a_dumb_terminal_get_plain_ascii(
     two_lessons: pytest.Pytester, env: dict[str, str]
 ) -> None:
-    koan = two_lessons.path / "koans" / "01_arithmetic.py"
-    koan.write_text(koan.read_text().replace("One and one make two.", "One and one — two → ✔."))
+    fill(two_lessons, "01_arithmetic", "One and one make two.", "One and one — two → ✔.")
     shown = on_a_terminal(two_lessons, "koans/", **env)
     screen = shown.split(" Dagster Koans")[-1]
     assert "+- koans/01_arithmetic.py:9 -- test_adding" in shown
@@ -77,8 +76,7 @@ def test_no_color_ci_and_a_dumb_terminal_get_plain_ascii(
 def test_an_output_that_cannot_encode_unicode_gets_ascii_glyphs(
     two_lessons: pytest.Pytester,
 ) -> None:
-    koan = two_lessons.path / "koans" / "01_arithmetic.py"
-    koan.write_text(koan.read_text().replace("One and one make two.", "One and one — two → ✔."))
+    fill(two_lessons, "01_arithmetic", "One and one make two.", "One and one — two → ✔.")
     shown = on_a_terminal(two_lessons, "koans/", "--color=yes", PYTHONIOENCODING="ascii")
     assert "UnicodeEncodeError" not in shown and "Traceback" not in shown
     screen = shown.split(" Dagster Koans")[-1]

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from daemon import PATIENCE, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
+
 PROJECT = ROOT / "capstone"
 BIN = Path(sys.executable).parent
 QUERY = """{
