@@ -561,7 +561,7 @@ def test_a_translator_renames_sources_too(tiny_shop: "DbtProject") -> None:
     assert upstream == {dg.AssetKey(__)}
 
 
-@pytest.mark.timeout(120)  # a real dbt build takes longer than a koan's 5 s
+@pytest.mark.timeout(300)  # a real dbt build takes longer than a koan's 5 s
 def test_dbt_build_materializes_each_model_and_runs_its_tests(
     instance: dg.DagsterInstance,
     tmp_path: Path,
@@ -606,7 +606,7 @@ def test_dbt_build_materializes_each_model_and_runs_its_tests(
         assert conn.execute("select * from top_customers").fetchall() == [("ada", 65.0)]
 
 
-@pytest.mark.timeout(120)  # a real dbt build takes longer than a koan's 5 s
+@pytest.mark.timeout(300)  # a real dbt build takes longer than a koan's 5 s
 def test_a_failing_dbt_test_stops_the_models_downstream(
     instance: dg.DagsterInstance,
     tmp_path: Path,

@@ -27,6 +27,11 @@ import pytest
 VENV_BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
+# How long a test waits for one thing a Dagster process does (a daemon and its code server up, a
+# tick, a run, a webserver's answer, a CLI command): minutes, since a machine with both cores busy
+# is 5-10x slower than a quiet one. A passing test goes on as soon as the thing happens.
+PATIENCE = 600.0
+
 TELEMETRY_OFF = "telemetry:\n  enabled: false\n"
 WORKSPACE_YAML = """
 load_from:
@@ -97,13 +102,13 @@ def stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         pass
     except ProcessLookupError:
-        process.wait(timeout=10)
+        process.wait(timeout=60)
         return
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    process.wait(timeout=10)
+    process.wait(timeout=60)  # a killed group ends at once; a loaded machine reaps it late
 
 
 @contextmanager

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from daemon import PATIENCE
 
 from conftest import ROOT
 
@@ -36,11 +39,8 @@ class Run:
         )
 
     def wait_for(self, file: Path) -> None:
-        deadline = time.monotonic() + 120
-        while not file.exists():
-            assert self.process.poll() is None, self.process.communicate()[0]
-            assert time.monotonic() < deadline, f"{file.name} never appeared"
-            time.sleep(0.05)
+        """Until the run has made `file` (a koan saying it has started)."""
+        self._until(lambda: file.exists(), f"the run to make {file.name}")
 
     def signal(self, signum: int) -> None:
         os.killpg(self.process.pid, signum)
@@ -48,14 +48,40 @@ class Run:
     def wait_until_stopped(self) -> None:
         """Until the kernel shows the run as stopped (state T), as a shell's Ctrl-Z leaves it."""
         stat = Path(f"/proc/{self.process.pid}/stat")
-        deadline = time.monotonic() + 60
-        while stat.read_text().rpartition(")")[2].split()[0] != "T":
-            assert time.monotonic() < deadline, "the run never stopped"
+        self._until(
+            lambda: stat.read_text().rpartition(")")[2].split()[0] == "T",
+            "the kernel to show the run stopped (state T)",
+        )
+
+    def _until(self, happened: Callable[[], bool], what: str) -> None:
+        """Poll for `happened`; if the run ends first or the bound passes, kill it and fail with
+        what was awaited and the end of its output."""
+        deadline = time.monotonic() + PATIENCE
+        while not happened():
+            if self.process.poll() is not None:
+                reason = f"the run ended with {self.process.returncode}"
+                break
+            if time.monotonic() > deadline:
+                reason = f"gave up after {PATIENCE} s"
+                break
             time.sleep(0.05)
+        else:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        out, _ = self.process.communicate()
+        pytest.fail(f"{reason} waiting for {what}; its output ends:\n{out[-3000:]}")
 
     def end(self) -> tuple[int, str]:
+        """Until the run ends; after PATIENCE, its group is killed and the test fails."""
         try:
-            out, _ = self.process.communicate(timeout=120)
+            out, _ = self.process.communicate(timeout=PATIENCE)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            out, _ = self.process.communicate()
+            pytest.fail(
+                f"gave up after {PATIENCE} s waiting for the run to end; it printed:\n{out[-3000:]}"
+            )
         finally:
             if self.process.poll() is None:
                 os.killpg(self.process.pid, signal.SIGKILL)

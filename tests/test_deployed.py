@@ -29,7 +29,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from daemon import Site, wait_for, write_home
+from daemon import PATIENCE, Site, wait_for, write_home
 
 INSTANCE_YAML = """
 # Runs are created and queued, never started: the tests count what the daemon creates.
@@ -39,7 +39,7 @@ run_coordinator:
   config:
     max_concurrent_runs: 0
 code_servers:
-  local_startup_timeout: 180
+  local_startup_timeout: 600
 """
 
 PROJECT = '''
@@ -129,9 +129,6 @@ defs = dg.Definitions(
 # Schedules switched on before the daemon starts, as a user does in the UI.
 STARTED_SCHEDULES = ("greet_job", "same_key_schedule")
 
-READY_SECONDS = 120  # the daemon and its code server start; slow on a busy machine
-TICK_SECONDS = 45  # sensor and automation ticks come every 5 s or so
-
 
 @dataclass
 class Deployment:
@@ -153,12 +150,12 @@ class Deployment:
     def runs(self, tags: dict[str, str]) -> list[dg.DagsterRun]:
         return list(self.instance.get_runs(dg.RunsFilter(tags=tags)))
 
-    def wait_for_ticks(self, name: str, count: int, seconds: float = TICK_SECONDS) -> list:
+    def wait_for_ticks(self, name: str, count: int) -> list:
         def finished() -> list | None:
             done = [tick for tick in self.ticks(name) if tick.is_completed]
             return done if len(done) >= count else None
 
-        return wait_for(f"{count} finished ticks of {name}", finished, seconds, self.log)
+        return wait_for(f"{count} finished ticks of {name}", finished, PATIENCE, self.log)
 
 
 def start_schedules_a_minute_ago(instance: dg.DagsterInstance, workspace: Path) -> None:
@@ -195,7 +192,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         with site.daemon(grace=3):
             deployed = Deployment(instance, site.log)
             # Ready once a sensor that is on by default has finished a tick.
-            deployed.wait_for_ticks("same_key_sensor", 1, READY_SECONDS)
+            deployed.wait_for_ticks("same_key_sensor", 1)
             yield deployed
     finally:
         instance.dispose()
@@ -452,7 +449,7 @@ def test_a_schedule_launches_a_run_on_every_tick_even_with_the_same_run_key(
 ) -> None:
     """The daemon matches a schedule's run key together with the tick's scheduled time, so each
     new tick makes a new run even with the same key: the cron sets how often a schedule runs."""
-    first, second = deployment.wait_for_ticks("same_key_schedule", 2, seconds=75)[:2]
+    first, second = deployment.wait_for_ticks("same_key_schedule", 2)[:2]
 
     run_ids = [*first.run_ids, *second.run_ids]
     runs = [deployment.instance.get_run_by_id(run_id) for run_id in run_ids]
@@ -463,7 +460,7 @@ def test_a_schedule_launches_a_run_on_every_tick_even_with_the_same_run_key(
 def test_a_schedule_without_a_default_status_starts_stopped(deployment: Deployment) -> None:
     """By the second minute boundary the started schedules have ticked twice; the schedule nobody
     switched on has the same cron and never ticked."""
-    deployment.wait_for_ticks("same_key_schedule", 2, seconds=75)
+    deployment.wait_for_ticks("same_key_schedule", 2)
 
     assert deployment.ticks("forgotten_schedule") == []
     assert deployment.runs({"dagster/schedule_name": "forgotten_schedule"}) == []

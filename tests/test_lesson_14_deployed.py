@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon import VENV_BIN, environment, running, wait_for, write_home
+from daemon import PATIENCE, VENV_BIN, environment, running, wait_for, write_home
 
-WAIT_SECONDS = 180  # the webserver and one code server per location start on a loaded machine
 SHOP_PY = """
 import dagster as dg
 
@@ -185,7 +184,7 @@ def test_an_instance_for_test_keeps_its_runs_where_another_process_reads_them() 
         dg.materialize([signup_count], instance=instance)
         # The child inherits $DAGSTER_HOME, which instance_for_test points at its folder.
         seen = subprocess.run(
-            [sys.executable, "-c", read_runs], capture_output=True, text=True, timeout=120
+            [sys.executable, "-c", read_runs], capture_output=True, text=True, timeout=PATIENCE
         )
 
     assert seen.stdout.strip() == "1", seen.stderr
@@ -252,7 +251,7 @@ def free_port() -> int:
 def ask(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     body = json.dumps({"query": query, "variables": variables or {}}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
+    with urllib.request.urlopen(request, timeout=PATIENCE) as response:
         return json.load(response)
 
 
@@ -262,7 +261,7 @@ def locations(url: str) -> dict[str, Any] | None:
     Under the key `(name, "jobs")`, the names of the location's own jobs."""
     try:
         entries = ask(url, LOCATIONS_QUERY)["data"]["workspaceOrError"]["locationEntries"]
-    except (urllib.error.URLError, ConnectionError):
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
     if len(entries) != 3 or any(entry["loadStatus"] != "LOADED" for entry in entries):
         return None
@@ -287,7 +286,8 @@ def test_a_workspace_reloads_one_location_and_leaves_the_others_as_they_were(
     (tmp_path / "marketing.py").write_text(location_py("signups"))
     (tmp_path / "billing.py").write_text(location_py("invoices"))
     (tmp_path / "broken.py").write_text(BROKEN_PY)
-    home = write_home(tmp_path / "home")
+    # Three code servers start at once: on a busy machine, past the default 180 s.
+    home = write_home(tmp_path / "home", "code_servers:\n  local_startup_timeout: 600\n")
     env = environment(home, tmp_path, inherit=False)
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
@@ -302,14 +302,12 @@ def test_a_workspace_reloads_one_location_and_leaves_the_others_as_they_were(
         return found if found and "leads" in found["marketing"] else None
 
     with running(command, tmp_path, env, log, grace=60) as server:
-        before = wait_for(
-            "three locations to load", lambda: locations(url), WAIT_SECONDS, log, server
-        )
+        before = wait_for("three locations to load", lambda: locations(url), PATIENCE, log, server)
         # Both files change; only marketing is reloaded, as the UI's reload button does.
         (tmp_path / "marketing.py").write_text(location_py("signups", "leads"))
         (tmp_path / "billing.py").write_text(location_py("invoices", "refunds"))
         reloaded = ask(url, RELOAD, {"name": "marketing"})["data"]["reloadRepositoryLocation"]
-        after = wait_for("marketing to reload", reloaded_marketing, WAIT_SECONDS, log, server)
+        after = wait_for("marketing to reload", reloaded_marketing, PATIENCE, log, server)
 
     assert before["marketing"] == ["signups"] and before["billing"] == ["invoices"]
     # Each location has a job named `nightly`: names are unique within a location only.

@@ -27,9 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from daemon import VENV_BIN, dagster_daemon, environment, running, wait_for, write_home
+from daemon import (
+    PATIENCE,
+    VENV_BIN,
+    dagster_daemon,
+    environment,
+    running,
+    wait_for,
+    write_home,
+)
 
-WAIT_SECONDS = 120  # the webserver, or the daemon, and a code server start
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 DEFINITIONS = """
@@ -109,7 +116,7 @@ def free_port() -> int:
 def ask(url: str, query: str, variables: dict) -> dict:
     body = json.dumps({"query": query, "variables": variables}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
+    with urllib.request.urlopen(request, timeout=PATIENCE) as response:
         return json.load(response)
 
 
@@ -125,12 +132,12 @@ def launch_backfills(tmp_path: Path, definitions: Path, env: dict[str, str]) -> 
     def answers() -> bool:
         try:
             ask(url, "{ version }", {})
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             return False
         return True
 
     with running(command, tmp_path, env, log, grace=60) as server:
-        wait_for("the webserver to answer", answers, WAIT_SECONDS, log, server)
+        wait_for("the webserver to answer", answers, PATIENCE, log, server)
         ids = {}
         for asset in EXPECTED_RUNS:
             params = {"assetSelection": [{"path": [asset]}], "partitionNames": DAYS}
@@ -170,9 +177,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         with running(
             dagster_daemon("-f", str(definitions)), tmp_path, env, log, grace=60
         ) as daemon:
-            wait_for(
-                "the daemon to create the expected runs", all_requested, WAIT_SECONDS, log, daemon
-            )
+            wait_for("the daemon to create the expected runs", all_requested, PATIENCE, log, daemon)
         yield Deployment(
             runs_before_daemon=runs_before,
             backfill_statuses_before_daemon=statuses_before,
@@ -266,7 +271,7 @@ def dg_check_defs(tmp_path: Path, dependency: str) -> subprocess.CompletedProces
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,  # dg and Dagster start on a loaded machine
+        timeout=PATIENCE,  # dg and Dagster start on a loaded machine
         check=False,
     )
 

@@ -33,7 +33,7 @@ from types import ModuleType
 
 import dagster as dg
 import pytest
-from daemon import VENV_BIN, Site
+from daemon import PATIENCE, VENV_BIN, Site
 
 # Runs launch as soon as the sensor asks, without waiting in the queue (nothing here is about the
 # queue), and a code server slow to start on a busy machine is waited for.
@@ -42,7 +42,7 @@ run_coordinator:
   module: dagster._core.run_coordinator
   class: DefaultRunCoordinator
 code_servers:
-  local_startup_timeout: 180
+  local_startup_timeout: 600
 """
 
 PROJECT = '''
@@ -127,7 +127,6 @@ ASSETS = ("users", "stale", "aging", "never_materialized", "without_policy", "si
 WATCHED = dg.AssetCheckKey(dg.AssetKey("users"), "freshness_check")
 UNWATCHED = dg.AssetCheckKey(dg.AssetKey("without_policy"), "freshness_check")
 PARTITIONED = dg.AssetCheckKey(dg.AssetKey("signups"), "no_one_signs_up_twice")
-WAIT_SECONDS = 180  # daemon, code server and a run's process start; slow on a busy machine
 
 
 @dataclass
@@ -193,7 +192,7 @@ def materialize_with_the_cli(site: Site, selection: str, partition: str) -> None
         env=site.environment(),
         capture_output=True,
         text=True,
-        timeout=WAIT_SECONDS,
+        timeout=PATIENCE,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -229,12 +228,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             site.wait_for(
                 "a freshness state for every asset",
                 lambda: len(deployed.states()) == len(ASSETS),
-                WAIT_SECONDS,
+                PATIENCE,
             )
             site.wait_for(
                 "the watched freshness check to finish",
                 lambda: deployed.check_status(WATCHED) in ("SUCCEEDED", "FAILED"),
-                WAIT_SECONDS,
+                PATIENCE,
             )
             yield deployed
     finally:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from daemon import PATIENCE
 from processes import Run
 
 from conftest import ROOT, solve
@@ -35,6 +36,6 @@ def test_importing_the_plugin_installs_no_signal_handler() -> None:
         "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
     )
     shown = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=PATIENCE
     )
     assert shown.stdout.strip() == "True", shown.stderr

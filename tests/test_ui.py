@@ -9,12 +9,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
+from daemon import PATIENCE, wait_for
 
 from conftest import ROOT
 
@@ -48,7 +47,7 @@ def free_port() -> int:
 def ask(url: str, query: str) -> dict:
     body = json.dumps({"query": query}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=PATIENCE) as response:
         return json.load(response)
 
 
@@ -96,17 +95,19 @@ def test_dg_dev_serves_the_capstones_assets_checks_schedule_and_sensor(tmp_path:
         preexec_fn=default_signals,
     )
     url = f"http://127.0.0.1:{port}/graphql"
+
+    def answered() -> dict | None:
+        """The answer once the webserver serves the loaded capstone: about 20 s on a quiet
+        machine."""
+        try:
+            answer = ask(url, QUERY)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return None
+        return answer if answer["data"]["repositoriesOrError"].get("nodes") else None
+
     try:
-        deadline = time.monotonic() + 240  # a loaded CI machine; about 20 s on a quiet one
-        while True:
-            try:
-                answer = ask(url, QUERY)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    text = (tmp_path / "dg_dev.log").read_text()[-3000:]
-                    pytest.fail(f"dg dev did not answer: {text}")
-                time.sleep(1)
+        what = "dg dev to answer with the capstone's repository"
+        answer = wait_for(what, answered, PATIENCE, tmp_path / "dg_dev.log", server)
     finally:
         stop(server)
         log.close()
