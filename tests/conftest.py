@@ -53,6 +53,21 @@ def output_above_screen(result: pytest.RunResult) -> str:
     return "\n".join(lines[: starts[-1]] if starts else lines)
 
 
+# The panel of the first koan of ARITHMETIC as shipped, at WIDTH columns in plain text.
+FIRST_PANEL = (
+    "+- koans/01_arithmetic.py:9 -- test_adding ------------------------------------+\n"
+    "| One and one make two.                                                        |\n"
+    "|                                                                              |\n"
+    "|   6 | def test_adding() -> None:                                             |\n"
+    '|   7 |     """One and one make two."""                                        |\n'
+    "|   8 |     total = 1 + 1                                                      |\n"
+    "| > 9 |     assert total == __                                                 |\n"
+    "+------------------------------------------------------------------------------+\n"
+    "  The blank on line 9 is still empty.\n"
+    "  Stuck?  pytest koans/ --hint\n"
+)
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     """An empty koans project: the real config files, no lessons yet."""

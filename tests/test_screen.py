@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import ARITHMETIC, WORDS, fill, screen, solve, write_lesson
+from conftest import ARITHMETIC, FIRST_PANEL, WORDS, fill, screen, solve, write_lesson
 
 
 def test_a_fresh_path_shows_the_progress_the_lessons_and_the_first_blank(
@@ -21,17 +21,7 @@ def test_a_fresh_path_shows_the_progress_the_lessons_and_the_first_blank(
         "\n"
         " > 01 arithmetic  0/2 <- you are here\n"
         "   02 words       0/1\n"
-        "\n"
-        "+- koans/01_arithmetic.py:9 -- test_adding ------------------------------------+\n"
-        "| One and one make two.                                                        |\n"
-        "|                                                                              |\n"
-        "|   6 | def test_adding() -> None:                                             |\n"
-        '|   7 |     """One and one make two."""                                        |\n'
-        "|   8 |     total = 1 + 1                                                      |\n"
-        "| > 9 |     assert total == __                                                 |\n"
-        "+------------------------------------------------------------------------------+\n"
-        "  The blank on line 9 is still empty.\n"
-        "  Stuck?  pytest koans/ --hint\n"
+        "\n" + FIRST_PANEL
     )
 
 

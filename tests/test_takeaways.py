@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import ARITHMETIC, screen, solve, write_lesson
+from conftest import ARITHMETIC, FIRST_PANEL, screen, solve, write_lesson
 
 WORDS_READ_NEXT = '''
     """Words.
@@ -60,17 +60,7 @@ def test_a_koans_first_pass_shows_its_takeaway_and_its_finished_lesson_what_to_r
         " + 02 words finished. Read next:\n"
         "   https://docs.dagster.io/guides/build/assets\n"
         "   https://docs.dagster.io/api/dagster/assets\n"
-        "\n"
-        "+- koans/01_arithmetic.py:9 -- test_adding ------------------------------------+\n"
-        "| One and one make two.                                                        |\n"
-        "|                                                                              |\n"
-        "|   6 | def test_adding() -> None:                                             |\n"
-        '|   7 |     """One and one make two."""                                        |\n'
-        "|   8 |     total = 1 + 1                                                      |\n"
-        "| > 9 |     assert total == __                                                 |\n"
-        "+------------------------------------------------------------------------------+\n"
-        "  The blank on line 9 is still empty.\n"
-        "  Stuck?  pytest koans/ --hint\n"
+        "\n" + FIRST_PANEL
     )
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, WIDTH, solve
+from conftest import FIRST_PANEL, ROOT, WIDTH, solve
 
 HOME, CLEAR_BELOW = "\x1b[H", "\x1b[J"
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")
@@ -148,18 +148,7 @@ def test_the_screen_is_redrawn_in_place_with_the_keys_under_it(
         "\n"
         " > 01 arithmetic  0/2 <- you are here\n"
         "   02 words       0/1\n"
-        "\n"
-        "+- koans/01_arithmetic.py:9 -- test_adding ------------------------------------+\n"
-        "| One and one make two.                                                        |\n"
-        "|                                                                              |\n"
-        "|   6 | def test_adding() -> None:                                             |\n"
-        '|   7 |     """One and one make two."""                                        |\n'
-        "|   8 |     total = 1 + 1                                                      |\n"
-        "| > 9 |     assert total == __                                                 |\n"
-        "+------------------------------------------------------------------------------+\n"
-        "  The blank on line 9 is still empty.\n"
-        "  Stuck?  pytest koans/ --hint\n"
-        "\n"
+        "\n" + FIRST_PANEL + "\n"
         f"{KEYS_PLAIN}\n"
     )
     assert "collected" not in terminal.output  # pytest's own lines stay off the screen
