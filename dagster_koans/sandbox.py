@@ -26,8 +26,11 @@ class Sandbox:
         self.workdir: Path | None = None
         self._dagster_home: str | None = None
         # The heap is frozen for speed only in a process of its own: never inside a test of
-        # another pytest run (the project's own tests run the koans in-process too).
-        self._freeze = "PYTEST_CURRENT_TEST" not in os.environ
+        # another pytest run (the project's own tests run the koans in-process too). A run
+        # inside a test deletes PYTEST_CURRENT_TEST as its own koans end, so a second run in the
+        # same test looks for pytester's variable, set for the whole of the outer test.
+        nested = {"PYTEST_CURRENT_TEST", "PYTEST_DEBUG_TEMPROOT"} & os.environ.keys()
+        self._freeze = not nested
         self._frozen_after_setup = False
 
     def pytest_sessionstart(self) -> None:

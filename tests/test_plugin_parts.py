@@ -24,10 +24,12 @@ def test_a_koans_run_inside_the_projects_tests_leaves_their_heap_unfrozen(
     two_lessons: pytest.Pytester,
 ) -> None:
     solve(two_lessons, "02_words")
+    two_lessons.runpytest("koans/", "--koans-fresh")  # its koans' end clears PYTEST_CURRENT_TEST
     frozen = gc.get_freeze_count()
     result = two_lessons.runpytest("koans/", "--koans-fresh")
     assert " + 02 words       1/1" in [line.rstrip() for line in result.outlines]
-    assert gc.get_freeze_count() == frozen
+    # A frozen object may still be freed (the count falls); a freeze adds thousands.
+    assert gc.get_freeze_count() <= frozen
 
 
 def test_importing_the_plugin_installs_no_signal_handler() -> None:
