@@ -10,10 +10,11 @@ is not one of its own resource types to the asset as it is, so a `unittest.mock.
 accepted, and answers any call, even one the real class would reject. A mock that copies the
 class, `mock.create_autospec(SignupsApi, instance=True)`, looks like a `ConfigurableResource` to
 Dagster, which then asks it how to build itself and gets mocks back: refused, with
-`dg.DagsterInvalidDefinitionError` on a direct call. A resource is a frozen pydantic model, so
-`mock.patch.object` patches its class, never one instance. The sturdiest stand-in is a subclass
-(lesson 05's test double): a real resource, with the real class's settings, that fails with
-Python's `AttributeError` when the asset calls a method the class does not have.
+`dg.DagsterInvalidDefinitionError` on a direct call. A resource is a frozen pydantic model, which
+pydantic guards with its `ValidationError`, so `mock.patch.object` patches its class, never one
+instance. The sturdiest stand-in is a subclass (lesson 05's test double): a real resource, with
+the real class's settings, that fails with Python's `AttributeError` when the asset calls a
+method the class does not have.
 
 Runs in tests come in three strengths. `dg.materialize_to_memory` keeps every output in memory,
 whatever IO manager an asset names, and refuses one handed to it with
