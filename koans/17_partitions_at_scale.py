@@ -306,7 +306,7 @@ def test_a_dependency_dagster_cannot_map_fails_when_the_definitions_load(
         dg.Definitions.validate_loadable(dg.Definitions(assets=[channel_totals, daily_report]))
 
 
-def test_all_partition_mapping_makes_each_day_depend_on_every_partition(
+def test_a_mapping_makes_each_day_depend_on_every_channel(
     instance: dg.DagsterInstance,
 ) -> None:
     """Give the mapping that makes each day depend on every channel: with it the same two assets
