@@ -238,7 +238,7 @@ def test_step_processes_meet_only_in_an_instance_on_disk(
 ) -> None:
     """Step processes report their events and find each other's outputs through the run's
     instance, so it must live on disk. Given an in-memory one, as the koans' `instance` is,
-    `execute_job` does not raise: the run fails before its first step."""
+    `execute_job` does not raise, and no step succeeds: how does the run end?"""
     result = dg.execute_job(
         dg.reconstructable(extract_both),
         instance=instance,
@@ -399,12 +399,12 @@ def test_a_run_that_materialize_starts_never_joins_the_queue(
 
 
 @pytest.mark.timeout(60)  # it builds an instance on disk: allow it more than usual
-def test_at_run_granularity_the_queue_keeps_the_pool_and_no_step_claims_a_slot(
+def test_at_run_granularity_the_queue_keeps_the_pool(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The instance of the pool koan again, with `granularity: run`: now the queue checks the
-    pools before a run leaves it, and the run's steps claim nothing. A run that never queues,
-    such as this one, meets no limit at all."""
+    pools before a run leaves it. This run never joins the queue, and both its assets are in the
+    pool: which slots does each one see held while it runs?"""
     (tmp_path / "dagster.yaml").write_text(
         textwrap.dedent(
             """
