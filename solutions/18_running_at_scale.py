@@ -311,10 +311,10 @@ def test_a_running_step_holds_a_slot_of_its_pool(
     assert after.claimed_slots == []
 
 
-def test_an_in_memory_instance_enforces_no_pool() -> None:
-    """The same limit on an in-memory instance (what `dg.materialize` makes when given none) is
-    read and never enforced: no step claims a slot. A test in memory proves nothing about
-    pools."""
+def test_a_pool_limit_on_an_in_memory_instance() -> None:
+    """The same limit on an in-memory instance (what `dg.materialize` makes when given none): the
+    instance reads it, as the last line of the block shows. Does the step of the pool claim a
+    slot there?"""
     holders: list[list[str]] = []
 
     @dg.asset(pool="warehouse")
