@@ -40,9 +40,10 @@ selection.
 
 A deployment serves code locations. Each location is one `dg.Definitions`, loaded in a process
 of its own from its own Python environment; a workspace (`workspace.yaml`, or a `dg` workspace)
-lists several. A job, schedule or sensor name must be unique within its location, and two
-locations may each have their own `nightly` job. Reloading a location restarts its process
-alone: the others keep the code they loaded, and one that fails to load leaves the rest running.
+lists several. Within a location no two jobs share a name, nor a schedule and a sensor (as
+lesson 09 showed); two locations may each have their own `nightly` job. Reloading a location
+restarts its process alone: the others keep the code they loaded, and one that fails to load
+leaves the rest running.
 
 Read next:
 - https://docs.dagster.io/guides/test/unit-testing-assets-and-ops
