@@ -205,7 +205,7 @@ def test_a_direct_call_takes_a_context_built_for_one_partition(tmp_path: Path) -
         day = context.partition_key
         return database.execute("select count(*) from signups where day = ?", day)[0][0]
 
-    context = dg.build_asset_context(partition_key="2024-05-01", resources={"database": database})
+    context = dg.build_asset_context(partition_key="2024-05-02", resources={"database": database})
 
     assert signup_count(context) == __
 
