@@ -153,10 +153,10 @@ def test_execute_in_process_runs_every_step_in_the_calling_process(
     assert result.output_for_node("which_process") == __
 
 
-def test_definitions_give_their_executor_to_every_job_without_one() -> None:
-    """`dg.Definitions(executor=...)` becomes the executor of every job that names none, asset
-    jobs included; a job's own `executor_def=` wins. `max_concurrent` caps the step processes one
-    run starts at once (by default, one per CPU of the machine)."""
+def test_definitions_can_give_their_jobs_an_executor() -> None:
+    """`dg.Definitions(executor=...)` offers an executor to the jobs it holds, and a job's own
+    `executor_def=` wins. Which executor does `load_users`, an asset job naming none, get?
+    `max_concurrent` caps the step processes one run starts at once (by default, one per CPU)."""
     at_most_two = dg.multiprocess_executor.configured({"max_concurrent": 2})
 
     @dg.asset
