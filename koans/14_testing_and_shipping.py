@@ -372,7 +372,7 @@ def test_a_test_loads_the_projects_own_definitions(
     assert "signups_api" in defs.resolve_assets_def("signups").resource_defs
 
 
-def test_a_plus_after_a_key_selects_everything_downstream() -> None:
+def test_a_plus_with_no_depth_after_a_key() -> None:
     """`dg.AssetSelection.from_string` reads a selection string, as the UI and `dg launch --assets`
     do. What it selects is found by resolving it against the project's asset graph."""
 
