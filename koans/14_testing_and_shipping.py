@@ -10,10 +10,11 @@ is not one of its own resource types to the asset as it is, so a `unittest.mock.
 accepted, and answers any call, even one the real class would reject. A mock that copies the
 class, `mock.create_autospec(SignupsApi, instance=True)`, looks like a `ConfigurableResource` to
 Dagster, which then asks it how to build itself and gets mocks back: refused, with
-`dg.DagsterInvalidDefinitionError` on a direct call. A resource is a frozen pydantic model, so
-`mock.patch.object` patches its class, never one instance. The sturdiest stand-in is a subclass
-(lesson 05's test double): a real resource, with the real class's settings, that fails with
-Python's `AttributeError` when the asset calls a method the class does not have.
+`dg.DagsterInvalidDefinitionError` on a direct call. A resource is a frozen pydantic model, which
+pydantic guards with its `ValidationError`, so `mock.patch.object` patches its class, never one
+instance. The sturdiest stand-in is a subclass (lesson 05's test double): a real resource, with
+the real class's settings, that fails with Python's `AttributeError` when the asset calls a
+method the class does not have.
 
 Runs in tests come in three strengths. `dg.materialize_to_memory` keeps every output in memory,
 whatever IO manager an asset names, and refuses one handed to it with
@@ -39,9 +40,10 @@ selection.
 
 A deployment serves code locations. Each location is one `dg.Definitions`, loaded in a process
 of its own from its own Python environment; a workspace (`workspace.yaml`, or a `dg` workspace)
-lists several. A job, schedule or sensor name must be unique within its location, and two
-locations may each have their own `nightly` job. Reloading a location restarts its process
-alone: the others keep the code they loaded, and one that fails to load leaves the rest running.
+lists several. Within a location no two jobs share a name, nor a schedule and a sensor (as
+lesson 09 showed); two locations may each have their own `nightly` job. Reloading a location
+restarts its process alone: the others keep the code they loaded, and one that fails to load
+leaves the rest running.
 
 Read next:
 - https://docs.dagster.io/guides/test/unit-testing-assets-and-ops
@@ -203,7 +205,7 @@ def test_a_direct_call_takes_a_context_built_for_one_partition(tmp_path: Path) -
         day = context.partition_key
         return database.execute("select count(*) from signups where day = ?", day)[0][0]
 
-    context = dg.build_asset_context(partition_key="2024-05-01", resources={"database": database})
+    context = dg.build_asset_context(partition_key="2024-05-02", resources={"database": database})
 
     assert signup_count(context) == __
 
@@ -370,7 +372,7 @@ def test_a_test_loads_the_projects_own_definitions(
     assert "signups_api" in defs.resolve_assets_def("signups").resource_defs
 
 
-def test_a_plus_after_a_key_selects_everything_downstream() -> None:
+def test_a_plus_with_no_depth_after_a_key() -> None:
     """`dg.AssetSelection.from_string` reads a selection string, as the UI and `dg launch --assets`
     do. What it selects is found by resolving it against the project's asset graph."""
 

@@ -231,17 +231,17 @@ def test_a_window_mapping_moves_the_start_of_the_window(instance: dg.DagsterInst
 
 def test_the_first_day_has_no_yesterday(instance: dg.DagsterInstance) -> None:
     """Moving both ends back by one makes each day read the day before. The first day of the
-    partitions has no day before, yet its run goes ahead. Annotate the input to allow what it
-    receives, or its type check fails with `dg.DagsterTypeCheckDidNotPass`."""
+    partitions has no day before, yet its run goes ahead. The input is annotated `object`, so
+    Dagster's type check lets through whatever it gets: what does it get?"""
     yesterday = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
-    received: list[pd.DataFrame | None] = []
+    received: list[object] = []
 
     @dg.asset(partitions_def=DAILY)
     def signups() -> pd.DataFrame:
         return all_signups()
 
     @dg.asset(partitions_def=DAILY, ins={"signups": dg.AssetIn(partition_mapping=yesterday)})
-    def signups_yesterday(signups: pd.DataFrame | None) -> None:
+    def signups_yesterday(signups: object) -> None:
         received.append(signups)
 
     dg.materialize(
@@ -306,7 +306,7 @@ def test_a_dependency_dagster_cannot_map_fails_when_the_definitions_load(
         dg.Definitions.validate_loadable(dg.Definitions(assets=[channel_totals, daily_report]))
 
 
-def test_all_partition_mapping_makes_each_day_depend_on_every_partition(
+def test_a_mapping_makes_each_day_depend_on_every_channel(
     instance: dg.DagsterInstance,
 ) -> None:
     """Give the mapping that makes each day depend on every channel: with it the same two assets
@@ -453,47 +453,6 @@ def test_a_warehouse_asset_replaces_the_rows_of_its_window(
         ("2024-01-02", "2024-01-05"),
         __,
     ]
-
-
-def test_a_manager_that_ignores_partitions_hands_a_day_another_days_data(
-    tmp_path: Path, instance: dg.DagsterInstance
-) -> None:
-    """The IO manager of the IO managers lesson builds its path from the asset key alone. Build
-    3 January, then build the sign-up days of 2 January downstream: its input is whatever the one
-    file holds, with no error."""
-
-    class FlatParquetIOManager(dg.ConfigurableIOManager):
-        base_dir: str
-
-        def _path(self, asset_key: dg.AssetKey) -> Path:
-            return Path(self.base_dir, *asset_key.path).with_suffix(".parquet")
-
-        def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
-            obj.to_parquet(self._path(context.asset_key))
-
-        def load_input(self, context: dg.InputContext) -> pd.DataFrame:
-            return pd.read_parquet(self._path(context.asset_key))
-
-    @dg.asset(partitions_def=DAILY, io_manager_key="parquet")
-    def signups(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        everyone = all_signups()
-        return everyone[everyone["day"] == context.partition_key]
-
-    @dg.asset(partitions_def=DAILY)
-    def signup_days(signups: pd.DataFrame) -> list[str]:
-        return sorted(set(signups["day"]))
-
-    resources = {"parquet": FlatParquetIOManager(base_dir=str(tmp_path))}
-    dg.materialize([signups], partition_key="2024-01-03", resources=resources, instance=instance)
-    result = dg.materialize(
-        [signups, signup_days],
-        selection=[signup_days],
-        partition_key="2024-01-02",
-        resources=resources,
-        instance=instance,
-    )
-
-    assert result.asset_value("signup_days") == __
 
 
 def test_a_partition_aware_manager_keeps_each_partition_in_its_own_file(

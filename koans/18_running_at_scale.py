@@ -153,10 +153,10 @@ def test_execute_in_process_runs_every_step_in_the_calling_process(
     assert result.output_for_node("which_process") == __
 
 
-def test_definitions_give_their_executor_to_every_job_without_one() -> None:
-    """`dg.Definitions(executor=...)` becomes the executor of every job that names none, asset
-    jobs included; a job's own `executor_def=` wins. `max_concurrent` caps the step processes one
-    run starts at once (by default, one per CPU of the machine)."""
+def test_definitions_can_give_their_jobs_an_executor() -> None:
+    """`dg.Definitions(executor=...)` offers an executor to the jobs it holds, and a job's own
+    `executor_def=` wins. Which executor does `load_users`, an asset job naming none, get?
+    `max_concurrent` caps the step processes one run starts at once (by default, one per CPU)."""
     at_most_two = dg.multiprocess_executor.configured({"max_concurrent": 2})
 
     @dg.asset
@@ -238,7 +238,7 @@ def test_step_processes_meet_only_in_an_instance_on_disk(
 ) -> None:
     """Step processes report their events and find each other's outputs through the run's
     instance, so it must live on disk. Given an in-memory one, as the koans' `instance` is,
-    `execute_job` does not raise: the run fails before its first step."""
+    `execute_job` does not raise, and no step succeeds: how does the run end?"""
     result = dg.execute_job(
         dg.reconstructable(extract_both),
         instance=instance,
@@ -311,10 +311,10 @@ def test_a_running_step_holds_a_slot_of_its_pool(
     assert after.claimed_slots == []
 
 
-def test_an_in_memory_instance_enforces_no_pool() -> None:
-    """The same limit on an in-memory instance (what `dg.materialize` makes when given none) is
-    read and never enforced: no step claims a slot. A test in memory proves nothing about
-    pools."""
+def test_a_pool_limit_on_an_in_memory_instance() -> None:
+    """The same limit on an in-memory instance (what `dg.materialize` makes when given none): the
+    instance reads it, as the last line of the block shows. Does the step of the pool claim a
+    slot there?"""
     holders: list[list[str]] = []
 
     @dg.asset(pool="warehouse")
@@ -399,12 +399,12 @@ def test_a_run_that_materialize_starts_never_joins_the_queue(
 
 
 @pytest.mark.timeout(60)  # it builds an instance on disk: allow it more than usual
-def test_at_run_granularity_the_queue_keeps_the_pool_and_no_step_claims_a_slot(
+def test_at_run_granularity_the_queue_keeps_the_pool(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The instance of the pool koan again, with `granularity: run`: now the queue checks the
-    pools before a run leaves it, and the run's steps claim nothing. A run that never queues,
-    such as this one, meets no limit at all."""
+    pools before a run leaves it. This run never joins the queue, and both its assets are in the
+    pool: which slots does each one see held while it runs?"""
     (tmp_path / "dagster.yaml").write_text(
         textwrap.dedent(
             """

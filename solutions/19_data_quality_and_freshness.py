@@ -326,12 +326,13 @@ def test_an_automation_condition_can_read_the_freshness_state(instance: dg.Dagst
     assert tick.get_num_requested(users.key) == 0
 
 
-def test_a_freshness_check_trusts_the_last_updated_timestamp(
+def test_a_freshness_check_of_a_new_materialization_of_old_data(
     instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     """The older, superseded way: `dg.build_last_update_freshness_checks` builds checks that pass
     when the asset's latest update lies within `lower_bound_delta` of now. A materialization may say
-    when its data really changed, under `dagster/last_updated_timestamp`: here, a file's time."""
+    when its data really changed, under `dagster/last_updated_timestamp`: here, a file's time.
+    The asset was materialized a moment ago from a file three hours old: does its check pass?"""
     export = tmp_path / "users.csv"
     USERS.to_csv(export, index=False)
     three_hours_ago = int(time.time()) - 3 * 60 * 60
@@ -350,8 +351,8 @@ def test_a_freshness_check_trusts_the_last_updated_timestamp(
     result = dg.materialize([users, *checks], instance=instance)
 
     [evaluation] = result.get_asset_check_evaluations()
-    assert not evaluation.passed
     assert evaluation.metadata["dagster/last_updated_timestamp"].value == export.stat().st_mtime
+    assert evaluation.passed is False
 
 
 def test_the_freshness_sensor_reruns_a_failed_check_after_an_update(
