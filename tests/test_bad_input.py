@@ -418,8 +418,10 @@ def test_ctrl_c_inside_a_dagster_run_stops_the_run_at_once(
             assert time.monotonic() < deadline, f"the asset did not start within {PATIENCE} s"
             time.sleep(0.1)
         process.send_signal(getattr(signal, signal_name))
-        # Dagster alone would spin until the limit: an hour, far past this bound
-        out, _ = process.communicate(timeout=PATIENCE)
+        try:  # Dagster alone would spin until the limit: an hour, far past this bound
+            out, _ = process.communicate(timeout=PATIENCE)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the run did not end within {PATIENCE} s of {signal_name}")
     finally:
         if process.poll() is None:
             process.kill()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -35,6 +36,7 @@ class Watcher:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its runs in its group: a run left behind is ended with it
             # this checkout's plugin, not the one installed
             env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         )
@@ -69,16 +71,21 @@ class Watcher:
         try:
             return self.process.wait(PATIENCE)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self.kill()
             pytest.fail(f"the watcher did not end within {PATIENCE} s of Ctrl-C")
+
+    def kill(self) -> None:
+        """End the watcher and any run of its still going (a run of a failed test)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 @pytest.fixture
 def watcher(two_lessons: pytest.Pytester) -> Watcher:
     started = Watcher(two_lessons.path)
     yield started
-    if started.process.poll() is None:
-        started.process.kill()
+    started.kill()
 
 
 def test_a_save_draws_the_screen_again_and_ctrl_c_ends_it_calmly(
@@ -120,8 +127,7 @@ def test_a_save_during_a_run_cancels_that_run(two_lessons: pytest.Pytester) -> N
         assert "ended abruptly" not in screen  # the watcher told the next run it ended that one
         assert watcher.stop() == 2
     finally:
-        if watcher.process.poll() is None:
-            watcher.process.kill()
+        watcher.kill()
 
 
 def test_the_watcher_never_imports_the_learners_koans_itself(
@@ -180,8 +186,7 @@ def test_watch_in_pytest_addopts_makes_the_watcher_watch_and_its_runs_not(
         assert watcher.stop() == 2
         assert "".join(watcher.output).count("Warming up Dagster") == 1
     finally:
-        if watcher.process.poll() is None:
-            watcher.process.kill()
+        watcher.kill()
 
 
 @pytest.mark.parametrize(
