@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,12 @@ pytest_plugins = ("pytester",)
 
 ROOT = Path(__file__).resolve().parent.parent  # the project's root, for every test file
 
+
+# A suite started in the background of a script inherits Ctrl-C ignored, and every run it
+# starts would too: these tests press Ctrl-C as a terminal does, so their runs must hear it.
+for _signum in (signal.SIGINT, signal.SIGTERM):
+    if signal.getsignal(_signum) is signal.SIG_IGN:
+        signal.signal(_signum, signal.default_int_handler)  # its children start with the default
 
 WIDTH = 80  # every screen in these tests is drawn at this width, whatever the terminal
 

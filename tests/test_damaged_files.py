@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from daemon import PATIENCE
 
 from conftest import edit, record_shipped, screen, solve
 
@@ -157,7 +158,10 @@ def test_a_damaged_cache_is_named_with_what_to_do_and_the_run_goes_on(
         "(it holds only that history) and run again."
     )
     for _ in range(2):  # the next run says the same, until the learner deletes it
-        result = two_lessons.runpytest_subprocess("koans/", timeout=120)
+        # 02 words must pass: a limit no busy machine reaches
+        result = two_lessons.runpytest_subprocess(
+            "koans/", "-o", "koans_timeout=120", timeout=PATIENCE
+        )
         assert result.ret == 1
         assert "INTERNALERROR" not in "\n".join(result.outlines + result.errlines)
         assert " + 02 words       1/1" in screen(result)  # it ran, and passed
@@ -166,7 +170,7 @@ def test_a_damaged_cache_is_named_with_what_to_do_and_the_run_goes_on(
 
 def test_a_damaged_cache_note_fits_the_screen(two_lessons: pytest.Pytester) -> None:
     put_in_the_way(two_lessons.path / ".pytest_cache" / "d" / "dagster_koans" / "running", "folder")
-    result = two_lessons.runpytest_subprocess("koans/", timeout=120)
+    result = two_lessons.runpytest_subprocess("koans/", timeout=PATIENCE)
     assert result.ret == 1
     assert screen(result).splitlines()[6:10] == [
         " Cannot keep the koans' history: .pytest_cache/d/dagster_koans/running is a",

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from daemon import PATIENCE
 
 from conftest import DAGSTER_LESSON, fill, output_above_screen, screen, solve, write_lesson
 
@@ -299,14 +300,18 @@ def test_an_answer_that_catches_any_exception_is_too_broad(project: pytest.Pytes
 
 
 # Dagster runs in a subprocess: pytester's in-process runs forget imported modules between
-# runs, and Dagster does not survive being imported twice in one process.
+# runs, and Dagster does not survive being imported twice in one process. Its koans get a limit
+# no busy machine reaches: they must finish, for their verdict to be seen.
 def test_a_blank_passed_deep_into_dagster_is_still_a_blank(project: pytest.Pytester) -> None:
     write_lesson(project, "01_config", DAGSTER_LESSON)
-    result = project.runpytest_subprocess("koans/", "--koans-fresh", "--junitxml=out.xml")
+    roomy = ("-o", "koans_timeout=120")
+    result = project.runpytest_subprocess(
+        "koans/", "--koans-fresh", "--junitxml=out.xml", *roomy, timeout=PATIENCE
+    )
     properties = ET.parse(project.path / "out.xml").iter("property")
     assert [p.get("value") for p in properties if p.get("name") == "koan"] == ["blank", "blank"]
     assert "The blank on line 15 is still empty." in screen(result)
-    result = project.runpytest_subprocess("solutions/")
+    result = project.runpytest_subprocess("solutions/", *roomy, timeout=PATIENCE)
     assert result.ret == 0
 
 
@@ -321,7 +326,8 @@ def test_an_error_inside_the_plugin_is_one_plain_line_and_exit_3(
         + "dagster_koans.render.render_screen = broken\n"
         + "import dagster_koans.screen\ndagster_koans.screen.render_screen = broken\n"
     )
-    result = two_lessons.runpytest_subprocess("koans/")  # the broken renderer stays in there
+    # the broken renderer stays in there
+    result = two_lessons.runpytest_subprocess("koans/", timeout=PATIENCE)
     assert result.ret == 3
     assert (
         "dagster-koans: the koans plugin failed while drawing the screen (RuntimeError: a bug "

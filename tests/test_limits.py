@@ -14,6 +14,7 @@ import pytest
 from processes import Run
 
 from conftest import solve
+from dagster_koans.guard import GRACE
 
 STUCK_IN_C = "total == 2\n    sum(range(10**14))"  # one C call that never returns to Python
 PYTHON_LOOP = "total == 2\n    print('still counting')\n    while True:\n        pass"
@@ -77,19 +78,27 @@ def test_an_endless_loop_at_a_lessons_top_level_is_stopped_naming_file_and_line(
 
 
 def test_time_spent_stopped_with_ctrl_z_does_not_count(two_lessons: pytest.Pytester) -> None:
+    # The koan's only work is waiting for the test to let it go on, after `fg`: its running time
+    # is a few seconds at most, far within the limit, however busy the machine.
+    limit = 20.0
+    go_on = two_lessons.path / "go-on"
     waiting = (
         "total == 2\n"
         "    import os, time\n"
         "    open(os.environ['STARTED'], 'w').close()\n"
-        "    for _ in range(40):\n"
-        "        time.sleep(0.05)"  # two seconds of work, well within the limit
+        f"    while not os.path.exists({str(go_on)!r}):\n"
+        "        time.sleep(0.05)"
     )
     fill(two_lessons, "01_arithmetic", "total == __", waiting)
-    run = Run(two_lessons, "koans/01_arithmetic.py::test_adding", "-o", "koans_timeout=4")
+    run = Run(two_lessons, "koans/01_arithmetic.py::test_adding", "-o", f"koans_timeout={limit}")
     run.wait_for(two_lessons.path / "go")
+    started = time.monotonic()  # the limit was armed before this
     run.signal(signal.SIGTSTP)
     run.wait_until_stopped()
-    time.sleep(8)  # stopped for longer than the limit and the guard's grace together
+    # Stopped until a clock that counted it would have run out, the guard's grace included.
+    while time.monotonic() < started + limit + GRACE + 1:
+        time.sleep(0.1)
+    go_on.touch()
     run.signal(signal.SIGCONT)
     status, out = run.end()
     assert status == 0, out

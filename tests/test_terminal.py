@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from daemon import PATIENCE
 
 from conftest import ROOT, WIDTH, fill, solve
 
@@ -49,7 +50,11 @@ def on_a_terminal(project: pytest.Pytester, *args: str, **env: str) -> str:
         if not chunk:
             break
         chunks.append(chunk)
-    process.wait(timeout=60)
+    try:
+        process.wait(timeout=PATIENCE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"the run on the terminal did not end within {PATIENCE} s of closing it")
     os.close(leader)
     return b"".join(chunks).decode("utf-8", "replace")
 
