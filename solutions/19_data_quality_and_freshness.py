@@ -352,7 +352,7 @@ def test_a_freshness_check_of_a_new_materialization_of_old_data(
 
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.metadata["dagster/last_updated_timestamp"].value == export.stat().st_mtime
-    assert evaluation.passed is False
+    assert evaluation.passed == False  # noqa: E712
 
 
 def test_the_freshness_sensor_reruns_a_failed_check_after_an_update(
