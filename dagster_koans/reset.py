@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from dagster_koans.path import LearningPath, Lesson, at_line, describe_error
+from dagster_koans.track import Track
 
 STATE_FOLDER = ".koans"  # the one git-ignored folder at the root for what the plugin keeps
 SHIPPED = "solutions/shipped_blanks.json"
@@ -29,7 +30,7 @@ def shipped_text(root: Path, lesson: Lesson) -> str | None:
         blanks: dict[str, str] = json.loads((root / SHIPPED).read_text(encoding="utf-8"))[
             lesson.stem
         ]
-        solution = (root / "solutions" / lesson.filename).read_text(encoding="utf-8")
+        solution = Track(root, "koans").solution(lesson.stem).read_text(encoding="utf-8")
     except (OSError, ValueError, KeyError):
         return None
     lines = solution.splitlines(keepends=True)
@@ -97,18 +98,18 @@ def reset_lesson(root: Path, lesson: Lesson, confirmed: bool) -> tuple[pytest.Ex
     Whatever cannot be read or written is named with what to do, and nothing is lost: the
     learner's file is replaced only after their copy is kept.
     """
-    relative = f"koans/{lesson.filename}"
+    track = Track(root, "koans")
+    relative, master = track.shown(lesson.stem), track.shown_solution(lesson.stem)
     shipped = shipped_text(root, lesson)
     if shipped is None:
         return pytest.ExitCode.USAGE_ERROR, (
-            f"Cannot rebuild {relative} as shipped: solutions/{lesson.filename} or "
-            f"{SHIPPED} is missing or changed."
+            f"Cannot rebuild {relative} as shipped: {master} or {SHIPPED} is missing or changed."
         )
-    file, solution = root / relative, root / "solutions" / lesson.filename
+    file, solution = track.file(lesson.stem), track.solution(lesson.stem)
     broken = lesson.solution.error
     if broken is not None:
         return pytest.ExitCode.USAGE_ERROR, (
-            f"Cannot rebuild {relative} as shipped: solutions/{lesson.filename}{at_line(broken)} "
+            f"Cannot rebuild {relative} as shipped: {master}{at_line(broken)} "
             f"does not parse ({describe_error(broken)}). Undo what was typed there, then run "
             "this again."
         )
@@ -195,7 +196,7 @@ def as_shipped(root: Path, lesson: Lesson) -> bool:
     """True when the lesson's file in `koans/` is exactly as shipped."""
     shipped = shipped_text(root, lesson)
     try:
-        return shipped is not None and (root / "koans" / lesson.filename).read_bytes() == (
+        return shipped is not None and Track(root, "koans").file(lesson.stem).read_bytes() == (
             shipped.encode()
         )
     except OSError:
